@@ -1,0 +1,153 @@
+package budget
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/tailgate-dev/tailgate/histogram"
+	"github.com/tailgate-dev/tailgate/scenario"
+)
+
+// Measurement is what Judge needs to know about a run beyond its histograms.
+type Measurement struct {
+	Mode            string // run | simulate
+	Rec             *histogram.Recorder
+	Planned         int64
+	PlannedDuration time.Duration
+	SendSpan        time.Duration // start → actual send of the last request
+	Elapsed         time.Duration
+	Interrupted     bool
+	// LagSource names the histogram of schedule lag; "" when the mode has
+	// no generator to fall behind (simulate).
+	LagSource string
+}
+
+// Judge compares a measurement with the scenario's budget, line by line at
+// every percentile given, and decides the verdict.
+func Judge(sc *scenario.Scenario, m Measurement) *Result {
+	c := m.Rec.Counts
+	r := &Result{
+		Schema:      Schema,
+		Scenario:    sc.Name,
+		Description: sc.Description,
+		Mode:        m.Mode,
+		Partial:     m.Interrupted,
+		Requests: Requests{
+			Planned:        m.Planned,
+			Sent:           c.Sent,
+			OK:             c.OK,
+			Errors:         c.Errors,
+			NewConnections: c.NewConnections,
+			DurationS:      m.PlannedDuration.Seconds(),
+			ElapsedS:       m.Elapsed.Seconds(),
+		},
+	}
+	if m.PlannedDuration > 0 {
+		r.Requests.PlannedRate = float64(m.Planned) / m.PlannedDuration.Seconds()
+		// Over at least the planned duration: a generator that sends the last
+		// request late has achieved less than planned.
+		r.Requests.AchievedRate = float64(c.Sent) / max(m.SendSpan, m.PlannedDuration).Seconds()
+	}
+	for _, l := range sc.Budget.Lines {
+		r.Lines = append(r.Lines, judgeLine(l, m.Rec))
+	}
+	if sc.Budget.Errors != nil {
+		r.Lines = append(r.Lines, judgeErrors(float64(*sc.Budget.Errors), c))
+	}
+	for class, n := range c.ByClass {
+		r.Errors = append(r.Errors, Count{Class: class, Count: n})
+	}
+	slices.SortFunc(r.Errors, func(a, b Count) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Class, b.Class))
+	})
+	r.Saturation = saturation(m, r.Requests)
+	if c.Clamped > 0 {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("%d samples exceeded the histogram's range of 1h and were recorded as 1h", c.Clamped))
+	}
+	r.Verdict = verdict(r, m)
+	return r
+}
+
+func judgeLine(l scenario.Line, rec *histogram.Recorder) Line {
+	out := Line{Name: l.Name, Source: l.Source, Verdict: OK}
+	for _, p := range l.Percentiles {
+		pr := Percentile{P: p.P, BudgetMs: ms(p.Limit.D()), Verdict: NoData}
+		if v, n, ok := rec.Percentile(l.Source, p.P); ok {
+			out.Count = n
+			pr.ObservedMs = ptr(ms(v))
+			pr.MarginMs = ptr(ms(p.Limit.D() - v))
+			pr.Verdict = OK
+			if v > p.Limit.D() {
+				pr.Verdict = Over
+			}
+		}
+		out.Percentiles = append(out.Percentiles, pr)
+		switch {
+		case pr.Verdict == NoData:
+			out.Verdict = NoData
+		case pr.Verdict == Over && out.Verdict == OK:
+			out.Verdict = Over
+		}
+	}
+	return out
+}
+
+func judgeErrors(budget float64, c histogram.Counts) Line {
+	out := Line{Name: "errors", Source: "errors", Count: c.Sent, BudgetRatio: ptr(budget), Verdict: NoData}
+	if c.Sent == 0 {
+		return out
+	}
+	obs := float64(c.Errors) / float64(c.Sent)
+	out.ObservedRatio = ptr(obs)
+	out.Verdict = OK
+	if obs > budget {
+		out.Verdict = Over
+	}
+	return out
+}
+
+func saturation(m Measurement, req Requests) Saturation {
+	s := Saturation{AchievedRatio: 1}
+	if req.PlannedRate > 0 && !m.Interrupted {
+		s.AchievedRatio = req.AchievedRate / req.PlannedRate
+	}
+	if m.LagSource == "" {
+		return s
+	}
+	if lag, _, ok := m.Rec.Percentile(m.LagSource, 99); ok {
+		s.LagP99Ms = ms(lag)
+		s.Saturated = lag > MaxLagP99
+	}
+	if s.AchievedRatio < MinAchievedRate {
+		s.Saturated = true
+	}
+	return s
+}
+
+// verdict decides pass, fail or invalid. Invalid wins: a run that was
+// interrupted, never reached the target or could not keep to its schedule
+// says nothing trustworthy about the budget.
+func verdict(r *Result, m Measurement) Verdict {
+	if m.Interrupted {
+		r.Reasons = append(r.Reasons, fmt.Sprintf("interrupted after %d of %d planned requests", r.Requests.Sent, r.Requests.Planned))
+	}
+	if r.Requests.Sent > 0 && r.Requests.OK == 0 {
+		r.Reasons = append(r.Reasons, "no request succeeded: the target is unreachable or failing every request")
+	}
+	if r.Requests.Sent == 0 && !m.Interrupted {
+		r.Reasons = append(r.Reasons, "no request was sent")
+	}
+	if r.Saturation.Saturated {
+		r.Reasons = append(r.Reasons, fmt.Sprintf("load generator saturated: schedule lag p99 %.1fms (limit %s), achieved %.1f%% of the planned rate (limit %.0f%%)",
+			r.Saturation.LagP99Ms, MaxLagP99, 100*r.Saturation.AchievedRatio, 100*MinAchievedRate))
+	}
+	switch {
+	case len(r.Reasons) > 0:
+		return Invalid
+	case r.Failed() > 0:
+		return Fail
+	}
+	return Pass
+}

@@ -1,0 +1,116 @@
+// Package budget judges measurements against a scenario's budget and holds
+// the one result model that every report renders.
+package budget
+
+import "time"
+
+// Schema versions the JSON form of Result. Fields may be added; none are
+// renamed or removed within a version.
+const Schema = "tailgate.report/v1"
+
+// Result is the verdict of one run or simulation: the single model that
+// text, JSON, Markdown and JUnit reports render.
+type Result struct {
+	Schema      string     `json:"schema"`
+	Scenario    string     `json:"scenario"`
+	Description string     `json:"description,omitempty"`
+	Mode        string     `json:"mode"`    // run | simulate
+	Verdict     Verdict    `json:"verdict"` // pass | fail | invalid
+	Partial     bool       `json:"partial"`
+	Reasons     []string   `json:"reasons,omitempty"` // why the verdict is invalid
+	Requests    Requests   `json:"requests"`
+	Lines       []Line     `json:"lines"`
+	Errors      []Count    `json:"errors_by_class"`
+	Saturation  Saturation `json:"saturation"`
+	Warnings    []string   `json:"warnings,omitempty"`
+}
+
+// Verdict of a whole result.
+type Verdict string
+
+// Verdicts and the exit codes they map to.
+const (
+	Pass    Verdict = "pass"    // exit 0
+	Fail    Verdict = "fail"    // exit 1
+	Invalid Verdict = "invalid" // exit 3: no trustworthy verdict
+)
+
+// Requests counts what was planned and what happened.
+type Requests struct {
+	Planned        int64   `json:"planned"`
+	Sent           int64   `json:"sent"`
+	OK             int64   `json:"ok"`
+	Errors         int64   `json:"errors"`
+	PlannedRate    float64 `json:"planned_rate"`  // per second, over the plan
+	AchievedRate   float64 `json:"achieved_rate"` // per second
+	NewConnections int64   `json:"new_connections"`
+	DurationS      float64 `json:"duration_s"` // planned duration, seconds
+	ElapsedS       float64 `json:"elapsed_s"`  // wall time of the run, seconds
+}
+
+// Line is the verdict of one budget line.
+type Line struct {
+	Name        string       `json:"name"`
+	Source      string       `json:"source"`
+	Verdict     LineVerdict  `json:"verdict"`
+	Count       int64        `json:"count"`
+	Percentiles []Percentile `json:"percentiles,omitempty"`
+	// The errors line judges a share, not a latency.
+	ObservedRatio *float64 `json:"observed_ratio,omitempty"`
+	BudgetRatio   *float64 `json:"budget_ratio,omitempty"`
+}
+
+// LineVerdict is the verdict of a line or of one of its percentiles.
+type LineVerdict string
+
+// Line verdicts. A line with no samples fails: a gate never passes on what
+// it did not measure.
+const (
+	OK     LineVerdict = "ok"
+	Over   LineVerdict = "over"
+	NoData LineVerdict = "no data"
+)
+
+// Percentile is one percentile of a line, observed against its limit.
+type Percentile struct {
+	P          float64     `json:"p"`
+	ObservedMs *float64    `json:"observed_ms"` // null when there is no data
+	BudgetMs   float64     `json:"budget_ms"`
+	MarginMs   *float64    `json:"margin_ms,omitempty"` // budget − observed; negative when over
+	Verdict    LineVerdict `json:"verdict"`
+}
+
+// Count is one error class and how many requests failed with it.
+type Count struct {
+	Class string `json:"class"`
+	Count int64  `json:"count"`
+}
+
+// Saturation says whether the load generator kept to the schedule. When it
+// fell behind, the measurements describe the generator, not the target.
+type Saturation struct {
+	Saturated     bool    `json:"saturated"`
+	LagP99Ms      float64 `json:"lag_p99_ms"`
+	AchievedRatio float64 `json:"achieved_ratio"` // achieved / planned rate
+}
+
+// Thresholds beyond which a run's load generator is saturated.
+const (
+	MaxLagP99       = 10 * time.Millisecond
+	MinAchievedRate = 0.95
+)
+
+// Failed counts the lines that are over budget or have no data.
+func (r *Result) Failed() int {
+	n := 0
+	for _, l := range r.Lines {
+		if l.Verdict != OK {
+			n++
+		}
+	}
+	return n
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	"github.com/tailgate-dev/tailgate/budget"
+	"github.com/tailgate-dev/tailgate/report"
+	"github.com/tailgate-dev/tailgate/scenario"
+)
+
+// validateCmd is `tailgate validate SCENARIO.yaml…`.
+type validateCmd struct{}
+
+func newValidateCmd() *cobra.Command {
+	c := &validateCmd{}
+	return &cobra.Command{
+		Use:   "validate SCENARIO.yaml...",
+		Short: "Check scenarios and print their planned schedule and budget sanity warnings",
+		Args: func(_ *cobra.Command, a []string) error {
+			if len(a) == 0 {
+				return usagef("want one or more scenario files")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, a []string) error {
+			return c.Run(cmd.Context(), a, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+}
+
+// Run checks every file, reporting all invalid ones before failing.
+func (c *validateCmd) Run(_ context.Context, paths []string, stdout, stderr io.Writer) error {
+	var bad []error
+	for _, p := range paths {
+		sc, err := scenario.Load(p)
+		if err != nil {
+			bad = append(bad, err)
+			continue
+		}
+		describe(stdout, sc)
+	}
+	if len(bad) == 1 {
+		return bad[0]
+	}
+	if len(bad) > 1 {
+		for _, e := range bad[:len(bad)-1] {
+			fmt.Fprintln(stderr, e)
+		}
+		return bad[len(bad)-1]
+	}
+	return nil
+}
+
+// describe prints the plan of a valid scenario.
+func describe(w io.Writer, sc *scenario.Scenario) {
+	s := sc.Schedule()
+	fmt.Fprintf(w, "%s: ok\n", sc.File)
+	if sc.Description != "" {
+		fmt.Fprintf(w, "  %s\n", strings.TrimSpace(sc.Description))
+	}
+	fmt.Fprintf(w, "  target %s %s (stream %s, timeout %s)\n", sc.Target.Method, targetLabel(sc), sc.Target.Stream, sc.Target.Timeout)
+	tw := tabwriter.NewWriter(w, 0, 0, 3, ' ', 0)
+	fmt.Fprintln(tw, "  segment\tstart\tduration\trequests\tpeak")
+	for _, g := range s.Segments() {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%s/s\n", g.Kind, g.Start, g.Duration, g.Requests, report.Rate(g.Peak))
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "  plan: %d requests in %s, mean %s/s, peak %s/s\n", s.Requests(), s.Duration(), report.Rate(s.MeanRate()), report.Rate(s.PeakRate()))
+	if d := sc.Network.Distance; d > 0 {
+		fmt.Fprintf(w, "  network: %s, RTT floor %s (light in fibre, 200 km/ms)", d, d.RTTFloor())
+		if sc.Network.RTT != nil {
+			fmt.Fprintf(w, "; rtt model %s", sc.Network.RTT)
+		}
+		fmt.Fprintln(w)
+	}
+	for _, warn := range budget.PhysicsWarnings(sc) {
+		fmt.Fprintf(w, "  warning: %s\n", warn)
+	}
+}
+
+func targetLabel(sc *scenario.Scenario) string {
+	if sc.Target.Embedded() {
+		return "embedded (built-in simulated service)"
+	}
+	return sc.Target.URL
+}

@@ -1,0 +1,109 @@
+// Package histogram owns tailgate's measurements: one HDR histogram per
+// measured source (microseconds, 3 significant digits) and a run's counts.
+package histogram
+
+import (
+	"maps"
+	"slices"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Histogram bounds. Values are microseconds: 1µs is the smallest step a
+// latency budget cares about, an hour is longer than any request timeout.
+const (
+	LowestUS  = 1
+	HighestUS = int64(time.Hour / time.Microsecond)
+	SigFigs   = 3
+)
+
+// NewHistogram returns an empty histogram with tailgate's bounds.
+func NewHistogram() *hdrhistogram.Histogram {
+	return hdrhistogram.New(LowestUS, HighestUS, SigFigs)
+}
+
+// Recorder holds a run's histograms, one per source ("total", "connect",
+// "server-timing:db", …), and its counts. It is not safe for concurrent
+// use: one goroutine records, which keeps the hot path free of locks.
+type Recorder struct {
+	hists  map[string]*hdrhistogram.Histogram
+	Counts Counts
+}
+
+// Counts are what a run did with its requests.
+type Counts struct {
+	Sent           int64            // requests the generator sent
+	OK             int64            // 2xx and 3xx responses
+	Errors         int64            // everything else
+	ByClass        map[string]int64 // errors by class ("http 5xx", "timeout", "refused", …)
+	NewConnections int64            // requests that opened a connection
+	Clamped        int64            // samples above HighestUS, recorded as HighestUS
+}
+
+// NewRecorder returns an empty recorder.
+func NewRecorder() *Recorder {
+	return &Recorder{hists: map[string]*hdrhistogram.Histogram{}, Counts: Counts{ByClass: map[string]int64{}}}
+}
+
+// Record adds one sample of source, rounded to the nearest microsecond.
+// Negative durations (clock noise) count as zero.
+func (r *Recorder) Record(source string, d time.Duration) {
+	h := r.hists[source]
+	if h == nil {
+		h = NewHistogram()
+		r.hists[source] = h
+	}
+	us := int64((max(d, 0) + time.Microsecond/2) / time.Microsecond)
+	if us > HighestUS {
+		us = HighestUS
+		r.Counts.Clamped++
+	}
+	// The value is within bounds, so RecordValue cannot fail.
+	_ = h.RecordValue(us)
+}
+
+// Error counts one failed request of class.
+func (r *Recorder) Error(class string) {
+	r.Counts.Errors++
+	r.Counts.ByClass[class]++
+}
+
+// Histogram returns the histogram of source, nil when nothing was recorded.
+func (r *Recorder) Histogram(source string) *hdrhistogram.Histogram { return r.hists[source] }
+
+// Sources lists the recorded sources, sorted.
+func (r *Recorder) Sources() []string { return slices.Sorted(maps.Keys(r.hists)) }
+
+// Percentile returns the value of source at percentile p (0–100) and the
+// sample count; ok is false when source has no samples.
+func (r *Recorder) Percentile(source string, p float64) (d time.Duration, count int64, ok bool) {
+	h := r.hists[source]
+	if h == nil || h.TotalCount() == 0 {
+		return 0, 0, false
+	}
+	return time.Duration(h.ValueAtQuantile(p)) * time.Microsecond, h.TotalCount(), true
+}
+
+// Merge adds other's histograms and counts to r. HDR merging is exact: the
+// merged histogram is the one a single recorder would have filled.
+func (r *Recorder) Merge(other *Recorder) {
+	for src, h := range other.hists {
+		mine := r.hists[src]
+		if mine == nil {
+			mine = NewHistogram()
+			r.hists[src] = mine
+		}
+		mine.Merge(h)
+	}
+	c := &r.Counts
+	o := other.Counts
+	c.Sent += o.Sent
+	c.OK += o.OK
+	c.Errors += o.Errors
+	c.NewConnections += o.NewConnections
+	c.Clamped += o.Clamped
+	for k, v := range o.ByClass {
+		c.ByClass[k] += v
+	}
+}

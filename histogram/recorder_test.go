@@ -1,0 +1,130 @@
+package histogram
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+)
+
+// bruteForce is the percentile HDR histograms define: the sample at rank
+// round(p/100·n), at least the first, of the sorted samples.
+func bruteForce(sorted []int64, p float64) int64 {
+	rank := max(int(p/100*float64(len(sorted))+0.5), 1)
+	return sorted[rank-1]
+}
+
+func TestPercentileAgainstBruteForce(t *testing.T) {
+	dists := map[string]func(r *rand.Rand) time.Duration{
+		"uniform 1-100ms": func(r *rand.Rand) time.Duration {
+			return time.Millisecond + time.Duration(r.Int64N(int64(99*time.Millisecond)))
+		},
+		"lognormal p50 8ms": func(r *rand.Rand) time.Duration {
+			return time.Duration(math.Exp(math.Log(8e6) + 0.8*r.NormFloat64()))
+		},
+		"bimodal 2ms/900ms": func(r *rand.Rand) time.Duration {
+			if r.Float64() < 0.02 {
+				return 900*time.Millisecond + time.Duration(r.Int64N(int64(50*time.Millisecond)))
+			}
+			return 2*time.Millisecond + time.Duration(r.Int64N(int64(time.Millisecond)))
+		},
+		"sub-millisecond": func(r *rand.Rand) time.Duration {
+			return time.Duration(r.Int64N(int64(time.Millisecond)))
+		},
+	}
+	for name, draw := range dists {
+		for _, n := range []int{1, 7, 100, 10_000, 200_000} {
+			r := rand.New(rand.NewPCG(1, uint64(n)))
+			rec := NewRecorder()
+			us := make([]int64, n)
+			for i := range us {
+				d := draw(r)
+				rec.Record("total", d)
+				us[i] = int64((d + time.Microsecond/2) / time.Microsecond)
+			}
+			slices.Sort(us)
+			for _, p := range []float64{1, 50, 90, 95, 99, 99.9, 99.99, 100} {
+				got, count, ok := rec.Percentile("total", p)
+				if !ok || count != int64(n) {
+					t.Fatalf("%s n=%d: count %d ok %v", name, n, count, ok)
+				}
+				want := bruteForce(us, p)
+				gotUS := int64(got / time.Microsecond)
+				// 3 significant digits: HDR reports the top of the bucket
+				// holding the sample, never below it and at most 1/1000 above.
+				if gotUS < want || float64(gotUS) > float64(want)*1.001+1 {
+					t.Errorf("%s n=%d p%v: HDR %dµs, brute force %dµs", name, n, p, gotUS, want)
+				}
+			}
+		}
+	}
+}
+
+func TestRecordRoundsAndClamps(t *testing.T) {
+	rec := NewRecorder()
+	rec.Record("x", 1499*time.Nanosecond) // rounds to 1µs
+	rec.Record("x", -5*time.Millisecond)  // clock noise: zero
+	rec.Record("x", 2*time.Hour)          // beyond range: clamped and counted
+	h := rec.Histogram("x")
+	if h.TotalCount() != 3 || h.Min() != 0 {
+		t.Fatalf("count %d min %d", h.TotalCount(), h.Min())
+	}
+	if rec.Counts.Clamped != 1 {
+		t.Errorf("clamped %d, want 1", rec.Counts.Clamped)
+	}
+	if got := time.Duration(h.Max()) * time.Microsecond; got < time.Hour || got > time.Hour+4*time.Second {
+		t.Errorf("max %v, want about 1h", got)
+	}
+	if _, _, ok := rec.Percentile("absent", 99); ok {
+		t.Error("a source never recorded must report no data")
+	}
+}
+
+func TestMergeEqualsSingleRecorder(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	all, a, b := NewRecorder(), NewRecorder(), NewRecorder()
+	for i := range 50_000 {
+		d := time.Duration(r.ExpFloat64() * float64(20*time.Millisecond))
+		all.Record("total", d)
+		if i%3 == 0 {
+			a.Record("total", d)
+			a.Error("timeout")
+		} else {
+			b.Record("total", d)
+			b.Record("connect", d/10)
+		}
+	}
+	all.Record("connect", 0) // keep the source set equal below
+	a.Merge(b)
+	for _, p := range []float64{50, 95, 99, 99.9} {
+		want, _, _ := all.Percentile("total", p)
+		got, _, _ := a.Percentile("total", p)
+		if got != want {
+			t.Errorf("p%v merged %v, single %v", p, got, want)
+		}
+	}
+	if a.Counts.ByClass["timeout"] != 16667 || a.Counts.Errors != 16667 {
+		t.Errorf("merged counts %+v", a.Counts)
+	}
+	if got := a.Histogram("connect").TotalCount(); got != 33333 {
+		t.Errorf("connect count %d, want 33333", got)
+	}
+}
+
+func BenchmarkRecord(b *testing.B) {
+	rec := NewRecorder()
+	rec.Record("total", time.Millisecond)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		rec.Record("total", time.Duration(i%100_000)*time.Microsecond)
+	}
+}
+
+func TestRecordDoesNotAllocate(t *testing.T) {
+	rec := NewRecorder()
+	rec.Record("total", time.Millisecond)
+	if n := testing.AllocsPerRun(1000, func() { rec.Record("total", 3*time.Millisecond) }); n != 0 {
+		t.Errorf("Record allocates %v times per sample", n)
+	}
+}

@@ -1,0 +1,170 @@
+// Package load drives a target with vegeta on the scenario's schedule and
+// records every request into histograms, timed from its intended send.
+package load
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/tailgate-dev/tailgate/histogram"
+	"github.com/tailgate-dev/tailgate/scenario"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+// Options tune a run beyond what the scenario says.
+type Options struct {
+	// URL replaces target.url; the embedded service's address goes here.
+	URL string
+	// TLSConfig, when set, is the client's TLS configuration (the embedded
+	// service passes one trusting its own certificate).
+	TLSConfig *tls.Config
+	// MaxWorkers bounds concurrent requests (and so connections and file
+	// descriptors); 0 means DefaultMaxWorkers.
+	MaxWorkers int
+}
+
+// DefaultMaxWorkers bounds in-flight requests when Options does not: enough
+// for tens of thousands of requests a second at sub-second latency, well
+// inside a default file descriptor limit of one process.
+const DefaultMaxWorkers = 4096
+
+// Outcome is what a run measured.
+type Outcome struct {
+	Rec *histogram.Recorder
+	// Planned is the number of requests the schedule sends.
+	Planned int64
+	// PlannedDuration is how long the schedule lasts.
+	PlannedDuration time.Duration
+	// SendSpan is from the start to the actual send of the last request.
+	SendSpan time.Duration
+	// Elapsed is the wall time of the whole run, draining included.
+	Elapsed time.Duration
+	// Interrupted is set when ctx ended before the schedule did.
+	Interrupted bool
+}
+
+// Source names recorded by a run beyond the budget sources.
+const (
+	// SourceLag is actual − intended send time: how far the generator fell behind.
+	SourceLag = "lag"
+)
+
+// Run sends the scenario's traffic to its target and records what happened.
+// It returns when every request sent has finished (or timed out). When ctx
+// ends, it stops sending, waits for requests in flight and returns what was
+// measured, with Interrupted set.
+func Run(ctx context.Context, sc *scenario.Scenario, opt Options) (*Outcome, error) {
+	url := sc.Target.URL
+	if opt.URL != "" {
+		url = opt.URL
+	}
+	maxWorkers := opt.MaxWorkers
+	if maxWorkers <= 0 {
+		maxWorkers = DefaultMaxWorkers
+	}
+	sched := sc.Schedule()
+	traces := newTraces()
+	base := &http.Transport{
+		Proxy:               http.ProxyFromEnvironment,
+		DialContext:         (&net.Dialer{Timeout: sc.Target.Timeout.D(), KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:     clientTLS(sc, opt.TLSConfig),
+		MaxIdleConnsPerHost: maxWorkers,
+		IdleConnTimeout:     90 * time.Second,
+		ForceAttemptHTTP2:   sc.Target.HTTP2,
+		// A compressed body would make byte timings depend on gzip, not the service.
+		DisableCompression: true,
+	}
+	defer base.CloseIdleConnections()
+	client := &http.Client{
+		Transport: &transport{base: base, timeout: sc.Target.Timeout.D(), traces: traces, now: time.Now},
+	}
+
+	header := http.Header{}
+	for k, v := range sc.Target.Headers {
+		header.Set(k, v)
+	}
+	tgt := vegeta.Target{Method: sc.Target.Method, URL: url, Body: []byte(sc.Target.Body), Header: header}
+	atk := vegeta.NewAttacker(
+		vegeta.Workers(uint64(min(maxWorkers, 64))),
+		vegeta.MaxWorkers(uint64(maxWorkers)),
+		// Bodies are timed and discarded by the transport, never kept in memory.
+		vegeta.MaxBody(0),
+		// Client goes last: earlier options type-assert the default transport.
+		vegeta.Client(client),
+	)
+
+	rec := histogram.NewRecorder()
+	out := &Outcome{Rec: rec, Planned: sched.Requests(), PlannedDuration: sched.Duration()}
+	cur := sched.Cursor()
+
+	stopped := make(chan struct{})
+	defer close(stopped)
+	go func() {
+		select {
+		case <-ctx.Done():
+			atk.Stop()
+		case <-stopped:
+		}
+	}()
+
+	// began precedes vegeta's own start by microseconds, so intended times
+	// are, if anything, early: total latency errs long, never short.
+	began := time.Now()
+	results := atk.Attack(vegeta.NewStaticTargeter(tgt), sched.Pacer(), 0, sc.Name)
+	for res := range results {
+		record(rec, res, traces.take(res.Seq), began.Add(cur.At(int64(res.Seq))), out)
+		out.SendSpan = max(out.SendSpan, res.Timestamp.Sub(began))
+	}
+	out.Elapsed = time.Since(began)
+	out.Interrupted = ctx.Err() != nil && rec.Counts.Sent < out.Planned
+	return out, nil
+}
+
+func clientTLS(sc *scenario.Scenario, given *tls.Config) *tls.Config {
+	cfg := &tls.Config{}
+	if given != nil {
+		cfg = given.Clone()
+	}
+	cfg.InsecureSkipVerify = cfg.InsecureSkipVerify || sc.Target.Insecure
+	return cfg
+}
+
+// record files one result. intended is when the schedule meant to send it:
+// total runs from there (coordinated-omission corrected), service from the
+// actual send.
+func record(rec *histogram.Recorder, res *vegeta.Result, tr *Trace, intended time.Time, out *Outcome) {
+	rec.Counts.Sent++
+	rec.Record(SourceLag, res.Timestamp.Sub(intended))
+	end := res.End()
+	if tr != nil && tr.NewConn {
+		rec.Counts.NewConnections++
+	}
+	if class := failure(res, tr); class != "" {
+		rec.Error(string(class))
+		return
+	}
+	rec.Counts.OK++
+	rec.Record(scenario.SourceTotal, end.Sub(intended))
+	rec.Record(scenario.SourceService, res.Latency)
+}
+
+// failure classifies a result; "" means success (2xx or 3xx, body read whole).
+func failure(res *vegeta.Result, tr *Trace) Class {
+	if tr != nil && tr.Err != nil {
+		return tr.Class
+	}
+	switch {
+	case res.Code >= 200 && res.Code < 400 && res.Error == "":
+		return ""
+	case res.Code >= 500:
+		return ClassHTTP5xx
+	case res.Code >= 400:
+		return ClassHTTP4xx
+	case res.Code != 0:
+		return ClassProtocol
+	}
+	return ClassOther
+}

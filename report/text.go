@@ -1,0 +1,218 @@
+// Package report renders one budget.Result as text, JSON, Markdown or JUnit:
+// pure functions of the result, so every view shows the same numbers.
+package report
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/tailgate-dev/tailgate/budget"
+)
+
+// Text writes the verdict table a person reads in a terminal or a CI log.
+func Text(w io.Writer, r *budget.Result) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s   %s requests in %s (%s/s planned %s/s)   errors %s   new connections %s\n",
+		r.Scenario, thousands(r.Requests.Sent), Seconds(r.Requests.ElapsedS),
+		Rate(r.Requests.AchievedRate), Rate(r.Requests.PlannedRate),
+		Share(r.Requests.Errors, r.Requests.Sent), Share(r.Requests.NewConnections, r.Requests.Sent))
+
+	ps := Percentiles(r)
+	tw := tabwriter.NewWriter(&b, 0, 0, 3, ' ', 0)
+	head := []string{"line", "source"}
+	for _, p := range ps {
+		head = append(head, Label(p)+" observed / budget")
+	}
+	head = append(head, "verdict")
+	fmt.Fprintln(tw, strings.Join(head, "\t"))
+	for _, l := range r.Lines {
+		row := []string{l.Name, sourceLabel(l.Source)}
+		row = append(row, Cells(l, ps)...)
+		row = append(row, LineVerdict(l))
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	b.WriteString(Summary(r))
+	b.WriteByte('\n')
+	if len(r.Errors) > 0 {
+		parts := make([]string, len(r.Errors))
+		for i, e := range r.Errors {
+			parts[i] = fmt.Sprintf("%s %s", thousands(e.Count), e.Class)
+		}
+		fmt.Fprintf(&b, "errors by class: %s\n", strings.Join(parts, ", "))
+	}
+	for _, wn := range r.Warnings {
+		fmt.Fprintf(&b, "warning: %s\n", wn)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// Summary is the verdict in one line: PASS, FAIL with the count of lines
+// over, or INVALID with the reasons.
+func Summary(r *budget.Result) string {
+	switch r.Verdict {
+	case budget.Invalid:
+		return "INVALID: no trustworthy verdict: " + strings.Join(r.Reasons, "; ")
+	case budget.Fail:
+		return fmt.Sprintf("FAIL: %d of %d lines over budget", r.Failed(), len(r.Lines))
+	}
+	return fmt.Sprintf("PASS: all %d lines within budget", len(r.Lines))
+}
+
+// Percentiles lists every percentile any line judges, in order: the table's columns.
+func Percentiles(r *budget.Result) []float64 {
+	var ps []float64
+	for _, l := range r.Lines {
+		for _, p := range l.Percentiles {
+			if !slices.Contains(ps, p.P) {
+				ps = append(ps, p.P)
+			}
+		}
+	}
+	slices.Sort(ps)
+	if len(ps) == 0 {
+		ps = []float64{99}
+	}
+	return ps
+}
+
+// Cells renders a line's "observed / budget" under each percentile column.
+// The errors line puts its share in the first column.
+func Cells(l budget.Line, ps []float64) []string {
+	cells := make([]string, len(ps))
+	if l.BudgetRatio != nil {
+		obs := "no data"
+		if l.ObservedRatio != nil {
+			obs = percent(*l.ObservedRatio)
+		}
+		cells[0] = obs + " / " + percent(*l.BudgetRatio)
+		return cells
+	}
+	for _, p := range l.Percentiles {
+		i := slices.Index(ps, p.P)
+		obs := "no data"
+		if p.ObservedMs != nil {
+			obs = Millis(*p.ObservedMs)
+		}
+		cells[i] = obs + " / " + Millis(p.BudgetMs)
+	}
+	return cells
+}
+
+// LineVerdict is "ok", "no data", or "OVER p99 +51ms" naming the worst
+// percentile over budget and by how much.
+func LineVerdict(l budget.Line) string {
+	switch l.Verdict {
+	case budget.OK:
+		return "ok"
+	case budget.NoData:
+		return "no data"
+	}
+	if l.ObservedRatio != nil {
+		return "OVER +" + percent(*l.ObservedRatio-*l.BudgetRatio)
+	}
+	var over []string
+	for _, p := range l.Percentiles {
+		if p.Verdict == budget.Over && p.MarginMs != nil {
+			over = append(over, Label(p.P)+" +"+Millis(-*p.MarginMs))
+		}
+	}
+	return "OVER " + strings.Join(over, ", ")
+}
+
+func sourceLabel(s string) string {
+	switch s {
+	case "total":
+		return "total (CO-corr.)"
+	case "errors":
+		return ""
+	}
+	return s
+}
+
+// Label writes a percentile as p99 or p99.9.
+func Label(p float64) string { return "p" + strconv.FormatFloat(p, 'f', -1, 64) }
+
+// Millis formats milliseconds with three significant digits and a unit a
+// person reads at a glance: 850µs, 41.2ms, 131ms, 1.32s.
+func Millis(v float64) string {
+	d := time.Duration(v * float64(time.Millisecond))
+	switch a := math.Abs(v); {
+	case a == 0:
+		return "0ms"
+	case a < 1:
+		return sig3(float64(d)/float64(time.Microsecond)) + "µs"
+	case a < 1000:
+		return sig3(v) + "ms"
+	}
+	return sig3(v/1000) + "s"
+}
+
+func sig3(v float64) string {
+	a := math.Abs(v)
+	prec := 0
+	switch {
+	case a < 10:
+		prec = 2
+	case a < 100:
+		prec = 1
+	}
+	s := strconv.FormatFloat(v, 'f', prec, 64)
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	return s
+}
+
+// Seconds formats a duration in seconds for the header line.
+func Seconds(s float64) string {
+	if s < 10 {
+		return strconv.FormatFloat(s, 'f', 1, 64) + "s"
+	}
+	return strconv.FormatFloat(math.Round(s), 'f', 0, 64) + "s"
+}
+
+// Rate formats a per-second rate with at most one decimal.
+func Rate(r float64) string {
+	s := strconv.FormatFloat(r, 'f', 1, 64)
+	return strings.TrimSuffix(s, ".0")
+}
+
+// Share formats n of total as a percentage.
+func Share(n, total int64) string {
+	if total == 0 {
+		return "0%"
+	}
+	return percent(float64(n) / float64(total))
+}
+
+func percent(r float64) string {
+	v := r * 100
+	switch {
+	case v == 0:
+		return "0%"
+	case math.Abs(v) < 0.1:
+		return strconv.FormatFloat(v, 'f', 2, 64) + "%"
+	}
+	return strings.TrimSuffix(strconv.FormatFloat(v, 'f', 1, 64), ".0") + "%"
+}
+
+func thousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	if n < 0 {
+		return "-" + thousands(-n)
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}

@@ -1,0 +1,71 @@
+package scenario
+
+import (
+	"fmt"
+	"os"
+	"strings"
+)
+
+// expand replaces ${VAR} with the variable's value from the environment and
+// returns the values it inserted, so they can be masked wherever tailgate
+// prints or saves the request. $${ is a literal ${. Only the braced form is
+// expanded: bodies are full of dollar signs that are not variables.
+func expand(s string) (string, []string, error) {
+	if !strings.Contains(s, "${") {
+		return s, nil, nil
+	}
+	var b strings.Builder
+	var secrets []string
+	for {
+		i := strings.Index(s, "${")
+		if i < 0 {
+			b.WriteString(s)
+			return b.String(), secrets, nil
+		}
+		if i > 0 && s[i-1] == '$' {
+			b.WriteString(s[:i-1] + "${")
+			s = s[i+2:]
+			continue
+		}
+		end := strings.IndexByte(s[i:], '}')
+		if end < 0 {
+			return "", nil, fmt.Errorf("unclosed ${ at %q", clip(s[i:]))
+		}
+		name := s[i+2 : i+end]
+		if !validEnvName(name) {
+			return "", nil, fmt.Errorf("${%s} is not a variable name (letters, digits and _)", clip(name))
+		}
+		v, ok := os.LookupEnv(name)
+		if !ok {
+			return "", nil, fmt.Errorf("environment variable %s is not set (used as ${%s})", name, name)
+		}
+		b.WriteString(s[:i])
+		b.WriteString(v)
+		if v != "" {
+			secrets = append(secrets, v)
+		}
+		s = s[i+end+1:]
+	}
+}
+
+func validEnvName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case c == '_', c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z':
+		case c >= '0' && c <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func clip(s string) string {
+	if len(s) > 20 {
+		return s[:20] + "…"
+	}
+	return s
+}

@@ -1,0 +1,323 @@
+package scenario
+
+import (
+	"math"
+	"math/rand/v2"
+	"time"
+)
+
+// shape is the arrival law of one segment, in the segment's own time (0 is
+// its start). Deterministic shapes place request i where the integral of the
+// rate reaches i, so a window of any length holds its integral ±1 request.
+type shape interface {
+	// cumulative is Λ(t), the integral of the rate over [0, t).
+	cumulative(t time.Duration) float64
+	// at is the intended send time of the segment's request i (0-based).
+	at(i int64, c *blockCache) time.Duration
+	// rate is the instantaneous (or, for random shapes, mean) rate at t, per second.
+	rate(t time.Duration) float64
+	// peak is the highest rate the shape asks for, per second.
+	peak() float64
+}
+
+func newShape(s Segment) shape {
+	switch {
+	case s.Constant != nil:
+		return periodic{pieces: []piece{{s.Constant.Duration.D(), s.Constant.Rate.PerSecond()}}}
+	case s.Ramp != nil:
+		return ramp{from: s.Ramp.From.PerSecond(), to: s.Ramp.To.PerSecond(), d: s.Ramp.Duration.D()}
+	case s.Step != nil:
+		return newStep(s.Step)
+	case s.Burst != nil:
+		b := s.Burst
+		return periodic{pieces: []piece{{b.Every.D() - b.Lasting.D(), b.Rate.PerSecond()}, {b.Lasting.D(), b.Peak.PerSecond()}}}
+	case s.Sine != nil:
+		return sine{mean: s.Sine.Mean.PerSecond(), amp: s.Sine.Amplitude.PerSecond(), period: s.Sine.Period.D().Seconds()}
+	case s.OnOff != nil:
+		return periodic{pieces: []piece{{s.OnOff.On.D(), s.OnOff.Rate.PerSecond()}, {s.OnOff.Off.D(), 0}}}
+	case s.Pause != nil:
+		return periodic{pieces: []piece{{s.Pause.Duration.D(), 0}}}
+	case s.Poisson != nil:
+		return &renewal{mean: s.Poisson.Rate.PerSecond()}
+	case s.Gamma != nil:
+		return &renewal{mean: s.Gamma.Rate.PerSecond(), k: s.Gamma.Burstiness}
+	}
+	return nil
+}
+
+// piece is a stretch of constant rate.
+type piece struct {
+	d    time.Duration
+	rate float64 // per second
+}
+
+// periodic repeats a list of constant-rate pieces: constant and pause (one
+// piece), step (one period of stairs), burst and onoff (two pieces a period).
+type periodic struct {
+	pieces []piece
+}
+
+func newStep(s *Step) periodic {
+	n := s.Steps
+	stair := s.Duration.D() / time.Duration(n)
+	p := periodic{pieces: make([]piece, n)}
+	from, to := s.From.PerSecond(), s.To.PerSecond()
+	for i := range n {
+		p.pieces[i] = piece{d: stair, rate: from + (to-from)*float64(i)/float64(n-1)}
+	}
+	// The last stair takes the rounding remainder so the stairs fill the duration.
+	p.pieces[n-1].d = s.Duration.D() - stair*time.Duration(n-1)
+	return p
+}
+
+func (p periodic) period() (time.Duration, float64) {
+	var d time.Duration
+	var hits float64
+	for _, pc := range p.pieces {
+		d += pc.d
+		hits += pc.rate * pc.d.Seconds()
+	}
+	return d, hits
+}
+
+func (p periodic) cumulative(t time.Duration) float64 {
+	per, hits := p.period()
+	if per <= 0 || t <= 0 {
+		return 0
+	}
+	k := t / per
+	t -= k * per
+	sum := float64(k) * hits
+	for _, pc := range p.pieces {
+		if t <= pc.d {
+			return sum + pc.rate*t.Seconds()
+		}
+		sum += pc.rate * pc.d.Seconds()
+		t -= pc.d
+	}
+	return sum
+}
+
+func (p periodic) at(i int64, _ *blockCache) time.Duration {
+	per, hits := p.period()
+	if hits <= 0 {
+		return 0
+	}
+	x := float64(i)
+	k := math.Floor(x / hits)
+	rem := x - k*hits
+	start := time.Duration(k) * per
+	// A request that lands exactly at the end of a busy piece belongs to the
+	// start of the next busy one, so each on-phase or stair gets its share.
+	for _, pc := range p.pieces {
+		if pc.rate > 0 {
+			n := pc.rate * pc.d.Seconds()
+			if rem < n {
+				return start + time.Duration(rem/pc.rate*float64(time.Second))
+			}
+			rem -= n
+		}
+		start += pc.d
+	}
+	return start
+}
+
+func (p periodic) rate(t time.Duration) float64 {
+	per, _ := p.period()
+	if per <= 0 {
+		return 0
+	}
+	t %= per
+	for _, pc := range p.pieces {
+		if t < pc.d {
+			return pc.rate
+		}
+		t -= pc.d
+	}
+	return p.pieces[len(p.pieces)-1].rate
+}
+
+func (p periodic) peak() float64 {
+	m := 0.0
+	for _, pc := range p.pieces {
+		m = max(m, pc.rate)
+	}
+	return m
+}
+
+// ramp changes the rate linearly from `from` to `to` over d.
+type ramp struct {
+	from, to float64
+	d        time.Duration
+}
+
+func (r ramp) slope() float64 { return (r.to - r.from) / r.d.Seconds() }
+
+func (r ramp) cumulative(t time.Duration) float64 {
+	s := t.Seconds()
+	return r.from*s + r.slope()*s*s/2
+}
+
+// at solves from·t + slope·t²/2 = i in the form that stays exact when slope
+// is tiny or from is zero.
+func (r ramp) at(i int64, _ *blockCache) time.Duration {
+	x := float64(i)
+	a, b := r.from, r.slope()
+	den := a + math.Sqrt(max(a*a+2*b*x, 0))
+	if den <= 0 {
+		return 0
+	}
+	return time.Duration(2 * x / den * float64(time.Second))
+}
+
+func (r ramp) rate(t time.Duration) float64 { return r.from + r.slope()*t.Seconds() }
+func (r ramp) peak() float64                { return max(r.from, r.to) }
+
+// sine is rate(t) = mean + amp·sin(2πt/period).
+type sine struct {
+	mean, amp, period float64 // per second, per second, seconds
+}
+
+func (s sine) cumulativeS(t float64) float64 {
+	w := 2 * math.Pi / s.period
+	return s.mean*t + s.amp/w*(1-math.Cos(w*t))
+}
+
+func (s sine) cumulative(t time.Duration) float64 { return s.cumulativeS(t.Seconds()) }
+
+// at inverts Λ by bracketed Newton: 0 ≤ Λ(t) − mean·t ≤ amp·period/π bounds
+// the answer to an interval, and Λ is monotone because amp ≤ mean.
+func (s sine) at(i int64, _ *blockCache) time.Duration {
+	x := float64(i)
+	lo := max((x-s.amp*s.period/math.Pi)/s.mean, 0)
+	hi := x / s.mean
+	t := (lo + hi) / 2
+	for range 100 {
+		f := s.cumulativeS(t) - x
+		if f > 0 {
+			hi = t
+		} else {
+			lo = t
+		}
+		if hi-lo < 1e-10 {
+			break
+		}
+		next := t - f/s.rateS(t)
+		if r := s.rateS(t); r <= 0 || next <= lo || next >= hi || math.IsNaN(next) {
+			next = (lo + hi) / 2
+		}
+		t = next
+	}
+	return time.Duration(hi * float64(time.Second))
+}
+
+func (s sine) rateS(t float64) float64 { return s.mean + s.amp*math.Sin(2*math.Pi*t/s.period) }
+
+func (s sine) rate(t time.Duration) float64 { return s.rateS(t.Seconds()) }
+func (s sine) peak() float64                { return s.mean + s.amp }
+
+// renewal is a random arrival process with i.i.d. gaps: exponential
+// (Poisson) when k is 0, Gamma(k, 1/(mean·k)) otherwise. Arrivals are made
+// in blocks of blockSize from a source seeded by (seed, segment, block), so
+// request i's time can be found again without keeping every arrival.
+type renewal struct {
+	mean float64 // requests per second
+	k    float64 // gamma shape; 0 = exponential
+
+	// Filled by plan: the segment's seed stream and each block's start.
+	seed, stream uint64
+	starts       []float64 // seconds from segment start
+	count        int64
+}
+
+const blockSize = 256
+
+func (r *renewal) gap(src *rand.Rand) float64 {
+	if r.k == 0 {
+		return src.ExpFloat64() / r.mean
+	}
+	return gammaVariate(src, r.k) / (r.mean * r.k)
+}
+
+func (r *renewal) source(block int64) *rand.Rand {
+	return rand.New(rand.NewPCG(r.seed, r.stream^uint64(block)*0x9E3779B97F4A7C15))
+}
+
+// plan draws every arrival once to count those within d and remember where
+// each block starts; memory is one float per blockSize requests.
+func (r *renewal) plan(seed, stream uint64, d time.Duration) {
+	r.seed, r.stream = seed, stream
+	end := d.Seconds()
+	t := 0.0
+	for block := int64(0); ; block++ {
+		r.starts = append(r.starts, t)
+		src := r.source(block)
+		for j := range blockSize {
+			// The process starts with an arrival at 0, like every other shape.
+			if j > 0 || block > 0 {
+				t += r.gap(src)
+			}
+			if t >= end {
+				return
+			}
+			r.count++
+		}
+	}
+}
+
+func (r *renewal) cumulative(t time.Duration) float64 { return r.mean * t.Seconds() }
+
+func (r *renewal) at(i int64, c *blockCache) time.Duration {
+	block := i / blockSize
+	if c == nil {
+		c = &blockCache{}
+	}
+	if c.owner != r || c.block != block {
+		c.owner, c.block = r, block
+		src := r.source(block)
+		t := r.starts[block]
+		for j := range blockSize {
+			if j > 0 || block > 0 {
+				t += r.gap(src)
+			}
+			c.times[j] = t
+		}
+	}
+	return time.Duration(c.times[i%blockSize] * float64(time.Second))
+}
+
+func (r *renewal) rate(time.Duration) float64 { return r.mean }
+func (r *renewal) peak() float64              { return r.mean }
+
+// blockCache holds the arrivals of one block of a random segment, so a reader
+// walking forward regenerates each block once.
+type blockCache struct {
+	owner *renewal
+	block int64
+	times [blockSize]float64
+}
+
+// gammaVariate draws from Gamma(k, 1) by Marsaglia and Tsang's method, with
+// the usual boost for k < 1. It allocates nothing, unlike a distuv.Gamma
+// built per call.
+func gammaVariate(src *rand.Rand, k float64) float64 {
+	boost := 1.0
+	if k < 1 {
+		boost = math.Pow(1-src.Float64(), 1/k) // U^(1/k), U in (0,1]
+		k++
+	}
+	d := k - 1.0/3
+	c := 1 / math.Sqrt(9*d)
+	for {
+		x := src.NormFloat64()
+		v := 1 + c*x
+		if v <= 0 {
+			continue
+		}
+		v = v * v * v
+		u := src.Float64()
+		if u < 1-0.0331*x*x*x*x || math.Log(u) < 0.5*x*x+d*(1-v+math.Log(v)) {
+			return d * v * boost
+		}
+	}
+}
