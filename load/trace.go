@@ -135,8 +135,8 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx = httptrace.WithClientTrace(ctx, t.clientTrace(tr))
 	res, err := t.base.RoundTrip(req.WithContext(ctx))
 	if err != nil {
+		tr.fail(t.now(), cause(ctx, err)) // before cancel, which would become the cause
 		cancel()
-		tr.fail(t.now(), cause(ctx, err))
 		return nil, err
 	}
 	res.Body = &body{rc: res.Body, tr: tr, ctx: ctx, cancel: cancel, now: t.now}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -20,8 +21,9 @@ func TestScripts(t *testing.T) {
 		Dir: "testdata/script",
 		Setup: func(env *testscript.Env) error {
 			// Example scenarios are used as they ship.
-			env.Setenv("SCENARIOS", "../../../scenarios")
-			return nil
+			dir, err := filepath.Abs("../../scenarios")
+			env.Setenv("SCENARIOS", dir)
+			return err
 		},
 	})
 }
