@@ -79,7 +79,9 @@ func judgeLine(l scenario.Line, rec *histogram.Recorder) Line {
 			pr.ObservedMs = ptr(ms(v))
 			pr.MarginMs = ptr(ms(p.Limit.D() - v))
 			pr.Verdict = OK
-			if v > p.Limit.D() {
+			// Over only beyond HDR precision: the bottom of the observed
+			// value's bucket must exceed the limit.
+			if histogram.LowestEquivalent(v) > p.Limit.D() {
 				pr.Verdict = Over
 			}
 		}

@@ -4,6 +4,7 @@ package histogram
 
 import (
 	"maps"
+	"math/bits"
 	"slices"
 	"time"
 
@@ -106,4 +107,23 @@ func (r *Recorder) Merge(other *Recorder) {
 	for k, v := range o.ByClass {
 		c.ByClass[k] += v
 	}
+}
+
+// LowestEquivalent is the smallest duration that HDR precision cannot tell
+// from d: the bottom of d's bucket. A percentile is over a limit only when
+// this is: the gate does not fail on the histogram's own rounding.
+func LowestEquivalent(d time.Duration) time.Duration {
+	us := min(max(int64(d/time.Microsecond), 0), HighestUS)
+	return time.Duration(lowestEquivalentUS(us)) * time.Microsecond
+}
+
+// lowestEquivalentUS mirrors HdrHistogram's bucket layout for 3 significant
+// digits from 1µs: values below 2048 are exact; above, a bucket spans
+// 2^(⌊log2 v⌋−10) values.
+func lowestEquivalentUS(v int64) int64 {
+	if v < 2048 {
+		return v
+	}
+	width := int64(1) << (bits.Len64(uint64(v)) - 1 - 10)
+	return v &^ (width - 1)
 }

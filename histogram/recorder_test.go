@@ -128,3 +128,23 @@ func TestRecordDoesNotAllocate(t *testing.T) {
 		t.Errorf("Record allocates %v times per sample", n)
 	}
 }
+
+// TestLowestEquivalentMatchesHDR checks our bucket arithmetic against the
+// library's own notion of equivalent values.
+func TestLowestEquivalentMatchesHDR(t *testing.T) {
+	h := NewHistogram()
+	r := rand.New(rand.NewPCG(5, 6))
+	values := []int64{0, 1, 2047, 2048, 2049, 4095, 4096, 990_000, HighestUS}
+	for range 10_000 {
+		values = append(values, r.Int64N(HighestUS))
+	}
+	for _, v := range values {
+		lo := lowestEquivalentUS(v)
+		if lo > v || !h.ValuesAreEquivalent(lo, v) {
+			t.Fatalf("lowest equivalent of %d: %d is not equivalent", v, lo)
+		}
+		if lo > 0 && h.ValuesAreEquivalent(lo-1, v) {
+			t.Fatalf("lowest equivalent of %d: %d is not the lowest", v, lo)
+		}
+	}
+}

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/tailgate-dev/tailgate/budget"
 )
@@ -63,7 +62,20 @@ func Summary(r *budget.Result) string {
 	case budget.Invalid:
 		return "INVALID: no trustworthy verdict: " + strings.Join(r.Reasons, "; ")
 	case budget.Fail:
-		return fmt.Sprintf("FAIL: %d of %d lines over budget", r.Failed(), len(r.Lines))
+		over, nodata := 0, 0
+		for _, l := range r.Lines {
+			switch l.Verdict {
+			case budget.Over:
+				over++
+			case budget.NoData:
+				nodata++
+			}
+		}
+		s := fmt.Sprintf("FAIL: %d of %d lines over budget", over, len(r.Lines))
+		if nodata > 0 {
+			s += fmt.Sprintf(", %d without data", nodata)
+		}
+		return s
 	}
 	return fmt.Sprintf("PASS: all %d lines within budget", len(r.Lines))
 }
@@ -103,7 +115,7 @@ func Cells(l budget.Line, ps []float64) []string {
 		if p.ObservedMs != nil {
 			obs = Millis(*p.ObservedMs)
 		}
-		cells[i] = obs + " / " + Millis(p.BudgetMs)
+		cells[i] = obs + " / " + Limit(p.BudgetMs)
 	}
 	return cells
 }
@@ -142,15 +154,32 @@ func sourceLabel(s string) string {
 // Label writes a percentile as p99 or p99.9.
 func Label(p float64) string { return "p" + strconv.FormatFloat(p, 'f', -1, 64) }
 
+// Limit formats a budget limit in milliseconds the way it was written:
+// 70ms, 1.1s, 500µs.
+func Limit(v float64) string { return trim(Millis(v)) }
+
+func trim(s string) string {
+	num := strings.TrimRightFunc(s, func(r rune) bool { return r < '0' || r > '9' })
+	unit := s[len(num):]
+	if strings.Contains(num, ".") {
+		num = strings.TrimRight(strings.TrimRight(num, "0"), ".")
+	}
+	return num + unit
+}
+
 // Millis formats milliseconds with three significant digits and a unit a
-// person reads at a glance: 850µs, 41.2ms, 131ms, 1.32s.
+// person reads at a glance: 850µs, 44.0ms, 131ms, 2.20s.
 func Millis(v float64) string {
-	d := time.Duration(v * float64(time.Millisecond))
+	// Round to three significant digits first, so 999.7ms becomes 1.00s, not 1000ms.
+	if v != 0 {
+		mag := math.Pow(10, math.Floor(math.Log10(math.Abs(v)))-2)
+		v = math.Round(v/mag) * mag
+	}
 	switch a := math.Abs(v); {
 	case a == 0:
-		return "0ms"
+		return "0.00ms"
 	case a < 1:
-		return sig3(float64(d)/float64(time.Microsecond)) + "µs"
+		return sig3(v*1000) + "µs"
 	case a < 1000:
 		return sig3(v) + "ms"
 	}
@@ -161,16 +190,12 @@ func sig3(v float64) string {
 	a := math.Abs(v)
 	prec := 0
 	switch {
-	case a < 10:
+	case a < 9.995:
 		prec = 2
-	case a < 100:
+	case a < 99.95:
 		prec = 1
 	}
-	s := strconv.FormatFloat(v, 'f', prec, 64)
-	if strings.Contains(s, ".") {
-		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
-	}
-	return s
+	return strconv.FormatFloat(v, 'f', prec, 64)
 }
 
 // Seconds formats a duration in seconds for the header line.

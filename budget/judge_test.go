@@ -1,0 +1,177 @@
+package budget
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tailgate-dev/tailgate/histogram"
+	"github.com/tailgate-dev/tailgate/scenario"
+)
+
+func scenarioWith(t *testing.T, budget string) *scenario.Scenario {
+	t.Helper()
+	y := "name: judged\ntarget: {url: embedded}\ntraffic: [{constant: {rate: 10/s, duration: 10s}}]\nbudget:\n" + budget
+	sc, err := scenario.Parse("judged.yaml", []byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
+}
+
+// recorder fills "total" with 1..n milliseconds (so pNN ≈ NN% of n ms) and
+// the given counts.
+func recorder(n int, errs int64) *histogram.Recorder {
+	rec := histogram.NewRecorder()
+	for i := 1; i <= n; i++ {
+		rec.Record(scenario.SourceTotal, time.Duration(i)*time.Millisecond)
+		rec.Record("lag", 100*time.Microsecond)
+	}
+	rec.Counts.Sent = int64(n) + errs
+	rec.Counts.OK = int64(n)
+	for range errs {
+		rec.Error("http 5xx")
+	}
+	return rec
+}
+
+func measurement(rec *histogram.Recorder) Measurement {
+	return Measurement{Mode: "run", Rec: rec, Planned: rec.Counts.Sent, PlannedDuration: 10 * time.Second,
+		SendSpan: 9900 * time.Millisecond, Elapsed: 10 * time.Second, LagSource: "lag"}
+}
+
+func TestJudgeLines(t *testing.T) {
+	cases := []struct {
+		name    string
+		budget  string
+		errs    int64
+		verdict Verdict
+		lines   []LineVerdict
+	}{
+		{"within", "  total: {p95: 960ms, p99: 1s}\n  errors: 1%\n", 0, Pass, []LineVerdict{OK, OK}},
+		// 1000 samples of 1..1000ms: p99 is 990ms; a 989ms limit is over.
+		{"p99 over", "  total: {p95: 960ms, p99: 989ms}\n", 0, Fail, []LineVerdict{Over}},
+		{"p99 exactly at budget passes", "  total: {p99: 990ms}\n", 0, Pass, []LineVerdict{OK}},
+		{"no data fails", "  total: {p99: 1s}\n  ttft: {p99: 1s}\n", 0, Fail, []LineVerdict{OK, NoData}},
+		{"errors over", "  total: {p99: 1s}\n  errors: 1%\n", 20, Fail, []LineVerdict{OK, Over}},
+		{"errors at budget pass", "  errors: 2%\n", 20, Pass, []LineVerdict{OK}}, // 20/1020 < 2%
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := Judge(scenarioWith(t, tc.budget), measurement(recorder(1000, tc.errs)))
+			if r.Verdict != tc.verdict {
+				t.Errorf("verdict %s, want %s (reasons %v)", r.Verdict, tc.verdict, r.Reasons)
+			}
+			if len(r.Lines) != len(tc.lines) {
+				t.Fatalf("%d lines, want %d", len(r.Lines), len(tc.lines))
+			}
+			for i, l := range r.Lines {
+				if l.Verdict != tc.lines[i] {
+					t.Errorf("line %s: %s, want %s", l.Name, l.Verdict, tc.lines[i])
+				}
+			}
+		})
+	}
+}
+
+func TestJudgeNumbers(t *testing.T) {
+	r := Judge(scenarioWith(t, "  total: {p50: 400ms, p99: 1s}\n  errors: 5%\n"), measurement(recorder(1000, 10)))
+	total := r.Lines[0]
+	if total.Count != 1000 || total.Source != "total" {
+		t.Fatalf("line %+v", total)
+	}
+	p50, p99 := total.Percentiles[0], total.Percentiles[1]
+	// HDR (3 significant digits) reports the top of the sample's bucket.
+	if *p50.ObservedMs < 500 || *p50.ObservedMs > 500.5 || p50.Verdict != Over || *p50.MarginMs > -99 {
+		t.Errorf("p50 %+v (observed %v)", p50, *p50.ObservedMs)
+	}
+	if *p99.ObservedMs < 990 || *p99.ObservedMs > 991 || p99.Verdict != OK || p99.BudgetMs != 1000 {
+		t.Errorf("p99 %+v", p99)
+	}
+	errs := r.Lines[1]
+	if got := *errs.ObservedRatio; got < 0.0099 || got > 0.0100 || *errs.BudgetRatio != 0.05 || errs.Verdict != OK {
+		t.Errorf("errors %+v", errs)
+	}
+	if r.Requests.PlannedRate != 101 || r.Requests.AchievedRate != 101 {
+		t.Errorf("rates %+v", r.Requests)
+	}
+	if len(r.Errors) != 1 || r.Errors[0] != (Count{Class: "http 5xx", Count: 10}) {
+		t.Errorf("classes %+v", r.Errors)
+	}
+}
+
+func TestJudgeInvalid(t *testing.T) {
+	sc := scenarioWith(t, "  total: {p99: 1s}\n")
+	t.Run("interrupted", func(t *testing.T) {
+		m := measurement(recorder(100, 0))
+		m.Planned, m.Interrupted = 1000, true
+		r := Judge(sc, m)
+		if r.Verdict != Invalid || !r.Partial || !strings.Contains(strings.Join(r.Reasons, ";"), "interrupted after 100 of 1000") {
+			t.Errorf("%s %v %v", r.Verdict, r.Partial, r.Reasons)
+		}
+	})
+	t.Run("nothing succeeded", func(t *testing.T) {
+		rec := histogram.NewRecorder()
+		rec.Counts.Sent = 5
+		for range 5 {
+			rec.Error("refused")
+		}
+		r := Judge(sc, measurement(rec))
+		if r.Verdict != Invalid || !strings.Contains(r.Reasons[0], "no request succeeded") {
+			t.Errorf("%s %v", r.Verdict, r.Reasons)
+		}
+	})
+	t.Run("lag", func(t *testing.T) {
+		rec := recorder(1000, 0)
+		for range 50 {
+			rec.Record("lag", 50*time.Millisecond)
+		}
+		r := Judge(sc, measurement(rec))
+		if r.Verdict != Invalid || !r.Saturation.Saturated || r.Saturation.LagP99Ms < 49 {
+			t.Errorf("%s %+v", r.Verdict, r.Saturation)
+		}
+	})
+	t.Run("achieved rate", func(t *testing.T) {
+		m := measurement(recorder(1000, 0))
+		m.SendSpan = 11 * time.Second // last request went out 1.1s late: 91% of the rate
+		r := Judge(sc, m)
+		if r.Verdict != Invalid || !r.Saturation.Saturated || r.Saturation.AchievedRatio > 0.92 {
+			t.Errorf("%s %+v", r.Verdict, r.Saturation)
+		}
+	})
+	t.Run("simulate has no generator to saturate", func(t *testing.T) {
+		m := measurement(recorder(1000, 0))
+		m.LagSource = ""
+		if r := Judge(sc, m); r.Verdict != Pass {
+			t.Errorf("%s %v", r.Verdict, r.Reasons)
+		}
+	})
+}
+
+func TestPhysicsWarnings(t *testing.T) {
+	y := `target: {url: embedded}
+network: {distance: 4000km, tls: "1.2", rtt: {p50: 30ms, p99: 50ms}}
+traffic: [{constant: {rate: 1/s, duration: 1s}}]
+budget:
+  rtt: {p95: 35ms, p99: 45ms}
+  tls: {p99: 70ms}
+  database: {p99: 1ms}
+`
+	sc, err := scenario.Parse("phys.yaml", []byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := strings.Join(PhysicsWarnings(sc), "\n")
+	for _, want := range []string{
+		"network.rtt: median 30ms is below the speed-of-light floor of 40ms",
+		"budget.rtt.p95: 35ms is below the physical floor of 40ms",
+		"budget.tls.p99: 70ms is below the physical floor of 80ms (2 RTT",
+	} {
+		if !strings.Contains(w, want) {
+			t.Errorf("missing %q in:\n%s", want, w)
+		}
+	}
+	if strings.Contains(w, "rtt.p99") || strings.Contains(w, "database") {
+		t.Errorf("false warning in:\n%s", w)
+	}
+}
