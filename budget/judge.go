@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/tailgate-dev/tailgate/histogram"
@@ -63,6 +64,8 @@ func Judge(sc *scenario.Scenario, m Measurement) *Result {
 		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Class, b.Class))
 	})
 	r.Saturation = saturation(m, r.Requests)
+	r.Connections = connections(m.Rec)
+	r.Tail = tail(sc, m.Rec.Tail)
 	if c.Clamped > 0 {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("%d samples exceeded the histogram's range of 1h and were recorded as 1h", c.Clamped))
 	}
@@ -152,4 +155,48 @@ func verdict(r *Result, m Measurement) Verdict {
 		return Fail
 	}
 	return Pass
+}
+
+func connections(rec *histogram.Recorder) Connections {
+	c := Connections{New: rec.Counts.NewConnections}
+	if rec.Counts.Sent > 0 {
+		c.NewShare = float64(c.New) / float64(rec.Counts.Sent)
+	}
+	if v, _, ok := rec.Percentile(histogram.SourceTotalCold, 99); ok {
+		c.ColdP99Ms = ptr(ms(v))
+	}
+	if v, _, ok := rec.Percentile(histogram.SourceTotalWarm, 99); ok {
+		c.WarmP99Ms = ptr(ms(v))
+	}
+	return c
+}
+
+// phaseNames name phases no budget line measures.
+var phaseNames = map[string]string{
+	"lag":                              "schedule lag",
+	scenario.SourceConnect:             "network",
+	scenario.SourceTTFB:                "server",
+	scenario.ServerTimingPrefix + "db": "database",
+}
+
+// tail names each phase after the budget line that measures it, so the
+// attribution reads in the budget's own words ("database", not "server-timing:db").
+func tail(sc *scenario.Scenario, t *histogram.Tail) Tail {
+	out := Tail{Requests: t.Len(), Phases: []Phase{}}
+	for _, s := range t.Attribution() {
+		name := s.Name
+		if n, ok := phaseNames[name]; ok {
+			name = n
+		} else if metric, ok := strings.CutPrefix(name, scenario.ServerTimingPrefix); ok {
+			name = metric
+		}
+		for _, l := range sc.Budget.Lines {
+			if l.Source == s.Name {
+				name = l.Name
+				break
+			}
+		}
+		out.Phases = append(out.Phases, Phase{Name: name, Source: s.Name, Share: s.Fraction})
+	}
+	return out
 }

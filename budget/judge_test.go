@@ -22,7 +22,7 @@ func scenarioWith(t *testing.T, budget string) *scenario.Scenario {
 // recorder fills "total" with 1..n milliseconds (so pNN ≈ NN% of n ms) and
 // the given counts.
 func recorder(n int, errs int64) *histogram.Recorder {
-	rec := histogram.NewRecorder()
+	rec := histogram.NewRecorder(100)
 	for i := 1; i <= n; i++ {
 		rec.Record(scenario.SourceTotal, time.Duration(i)*time.Millisecond)
 		rec.Record("lag", 100*time.Microsecond)
@@ -111,7 +111,7 @@ func TestJudgeInvalid(t *testing.T) {
 		}
 	})
 	t.Run("nothing succeeded", func(t *testing.T) {
-		rec := histogram.NewRecorder()
+		rec := histogram.NewRecorder(100)
 		rec.Counts.Sent = 5
 		for range 5 {
 			rec.Error("refused")

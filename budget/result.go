@@ -11,18 +11,20 @@ const Schema = "tailgate.report/v1"
 // Result is the verdict of one run or simulation: the single model that
 // text, JSON, Markdown and JUnit reports render.
 type Result struct {
-	Schema      string     `json:"schema"`
-	Scenario    string     `json:"scenario"`
-	Description string     `json:"description,omitempty"`
-	Mode        string     `json:"mode"`    // run | simulate
-	Verdict     Verdict    `json:"verdict"` // pass | fail | invalid
-	Partial     bool       `json:"partial"`
-	Reasons     []string   `json:"reasons,omitempty"` // why the verdict is invalid
-	Requests    Requests   `json:"requests"`
-	Lines       []Line     `json:"lines"`
-	Errors      []Count    `json:"errors_by_class"`
-	Saturation  Saturation `json:"saturation"`
-	Warnings    []string   `json:"warnings,omitempty"`
+	Schema      string      `json:"schema"`
+	Scenario    string      `json:"scenario"`
+	Description string      `json:"description,omitempty"`
+	Mode        string      `json:"mode"`    // run | simulate
+	Verdict     Verdict     `json:"verdict"` // pass | fail | invalid
+	Partial     bool        `json:"partial"`
+	Reasons     []string    `json:"reasons,omitempty"` // why the verdict is invalid
+	Requests    Requests    `json:"requests"`
+	Lines       []Line      `json:"lines"`
+	Errors      []Count     `json:"errors_by_class"`
+	Saturation  Saturation  `json:"saturation"`
+	Connections Connections `json:"connections"`
+	Tail        Tail        `json:"tail"`
+	Warnings    []string    `json:"warnings,omitempty"`
 }
 
 // Verdict of a whole result.
@@ -114,3 +116,25 @@ func (r *Result) Failed() int {
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 func ptr[T any](v T) *T { return &v }
+
+// Connections is handshake amplification: a request on a new connection
+// pays connect and TLS round trips that a warm one does not.
+type Connections struct {
+	New       int64    `json:"new"`
+	NewShare  float64  `json:"new_share"`
+	ColdP99Ms *float64 `json:"cold_p99_ms"` // total p99 of requests that opened a connection
+	WarmP99Ms *float64 `json:"warm_p99_ms"` // total p99 of requests on a reused connection
+}
+
+// Tail says where the slowest requests spent their time.
+type Tail struct {
+	Requests int     `json:"requests"` // how many of the slowest requests were attributed
+	Phases   []Phase `json:"phases"`   // largest first
+}
+
+// Phase is one phase's share of the tail's time.
+type Phase struct {
+	Name   string  `json:"name"`   // the budget line measuring it, or a plain name ("network", "schedule lag")
+	Source string  `json:"source"` // what was measured: connect, tls, server-timing:db, ttft, streaming, lag
+	Share  float64 `json:"share"`  // 0–1
+}

@@ -19,6 +19,14 @@ const (
 	SigFigs   = 3
 )
 
+// Sources recorded beside the budget sources: the total of requests that
+// opened a connection (cold) and of those that reused one (warm), for
+// handshake amplification.
+const (
+	SourceTotalCold = "total:cold"
+	SourceTotalWarm = "total:warm"
+)
+
 // NewHistogram returns an empty histogram with tailgate's bounds.
 func NewHistogram() *hdrhistogram.Histogram {
 	return hdrhistogram.New(LowestUS, HighestUS, SigFigs)
@@ -30,6 +38,8 @@ func NewHistogram() *hdrhistogram.Histogram {
 type Recorder struct {
 	hists  map[string]*hdrhistogram.Histogram
 	Counts Counts
+	// Tail keeps the slowest requests with their phases.
+	Tail *Tail
 }
 
 // Counts are what a run did with its requests.
@@ -42,9 +52,10 @@ type Counts struct {
 	Clamped        int64            // samples above HighestUS, recorded as HighestUS
 }
 
-// NewRecorder returns an empty recorder.
-func NewRecorder() *Recorder {
-	return &Recorder{hists: map[string]*hdrhistogram.Histogram{}, Counts: Counts{ByClass: map[string]int64{}}}
+// NewRecorder returns an empty recorder that keeps the tailSize slowest
+// requests (see TailSize).
+func NewRecorder(tailSize int) *Recorder {
+	return &Recorder{hists: map[string]*hdrhistogram.Histogram{}, Counts: Counts{ByClass: map[string]int64{}}, Tail: NewTail(tailSize)}
 }
 
 // Record adds one sample of source, rounded to the nearest microsecond.
@@ -107,6 +118,7 @@ func (r *Recorder) Merge(other *Recorder) {
 	for k, v := range o.ByClass {
 		c.ByClass[k] += v
 	}
+	r.Tail.Merge(other.Tail)
 }
 
 // LowestEquivalent is the smallest duration that HDR precision cannot tell

@@ -36,7 +36,7 @@ func TestPercentileAgainstBruteForce(t *testing.T) {
 	for name, draw := range dists {
 		for _, n := range []int{1, 7, 100, 10_000, 200_000} {
 			r := rand.New(rand.NewPCG(1, uint64(n)))
-			rec := NewRecorder()
+			rec := NewRecorder(100)
 			us := make([]int64, n)
 			for i := range us {
 				d := draw(r)
@@ -62,7 +62,7 @@ func TestPercentileAgainstBruteForce(t *testing.T) {
 }
 
 func TestRecordRoundsAndClamps(t *testing.T) {
-	rec := NewRecorder()
+	rec := NewRecorder(100)
 	rec.Record("x", 1499*time.Nanosecond) // rounds to 1µs
 	rec.Record("x", -5*time.Millisecond)  // clock noise: zero
 	rec.Record("x", 2*time.Hour)          // beyond range: clamped and counted
@@ -83,7 +83,7 @@ func TestRecordRoundsAndClamps(t *testing.T) {
 
 func TestMergeEqualsSingleRecorder(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	all, a, b := NewRecorder(), NewRecorder(), NewRecorder()
+	all, a, b := NewRecorder(100), NewRecorder(100), NewRecorder(100)
 	for i := range 50_000 {
 		d := time.Duration(r.ExpFloat64() * float64(20*time.Millisecond))
 		all.Record("total", d)
@@ -113,7 +113,7 @@ func TestMergeEqualsSingleRecorder(t *testing.T) {
 }
 
 func BenchmarkRecord(b *testing.B) {
-	rec := NewRecorder()
+	rec := NewRecorder(100)
 	rec.Record("total", time.Millisecond)
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
@@ -122,7 +122,7 @@ func BenchmarkRecord(b *testing.B) {
 }
 
 func TestRecordDoesNotAllocate(t *testing.T) {
-	rec := NewRecorder()
+	rec := NewRecorder(100)
 	rec.Record("total", time.Millisecond)
 	if n := testing.AllocsPerRun(1000, func() { rec.Record("total", 3*time.Millisecond) }); n != 0 {
 		t.Errorf("Record allocates %v times per sample", n)

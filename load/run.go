@@ -79,7 +79,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opt Options) (*Outcome, err
 	}
 	defer base.CloseIdleConnections()
 	client := &http.Client{
-		Transport: &transport{base: base, timeout: sc.Target.Timeout.D(), traces: traces, now: time.Now},
+		Transport: &transport{base: base, timeout: sc.Target.Timeout.D(), sse: sc.Target.Stream == scenario.StreamSSE, traces: traces, now: time.Now},
 	}
 
 	header := http.Header{}
@@ -96,8 +96,9 @@ func Run(ctx context.Context, sc *scenario.Scenario, opt Options) (*Outcome, err
 		vegeta.Client(client),
 	)
 
-	rec := histogram.NewRecorder()
+	rec := histogram.NewRecorder(histogram.TailSize(sched.Requests()))
 	out := &Outcome{Rec: rec, Planned: sched.Requests(), PlannedDuration: sched.Duration()}
+	rr := newRecorder(rec, sc.Target.Stream == scenario.StreamSSE)
 	cur := sched.Cursor()
 
 	stopped := make(chan struct{})
@@ -115,7 +116,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opt Options) (*Outcome, err
 	began := time.Now()
 	results := atk.Attack(vegeta.NewStaticTargeter(tgt), sched.Pacer(), 0, sc.Name)
 	for res := range results {
-		record(rec, res, traces.take(res.Seq), began.Add(cur.At(int64(res.Seq))), out)
+		rr.record(res, traces.take(res.Seq), began.Add(cur.At(int64(res.Seq))))
 		out.SendSpan = max(out.SendSpan, res.Timestamp.Sub(began))
 	}
 	out.Elapsed = time.Since(began)
@@ -132,13 +133,43 @@ func clientTLS(sc *scenario.Scenario, given *tls.Config) *tls.Config {
 	return cfg
 }
 
+// Names of the phases the tail is attributed to, beside server-timing:NAME.
+const (
+	PartLag       = "lag"       // intended → actual send: the generator fell behind
+	PartStreaming = "streaming" // first event or body byte → last byte
+)
+
+// recorder files results into histograms. It runs on the one goroutine that
+// drains vegeta's results, so it needs no locks.
+type recorder struct {
+	rec   *histogram.Recorder
+	sse   bool
+	names map[string]string // Server-Timing name → source, so recording does not allocate
+	parts []histogram.Part  // scratch for tail attribution
+}
+
+func newRecorder(rec *histogram.Recorder, sse bool) *recorder {
+	return &recorder{rec: rec, sse: sse, names: map[string]string{}}
+}
+
+func (r *recorder) metricSource(name string) string {
+	src, ok := r.names[name]
+	if !ok {
+		src = scenario.ServerTimingPrefix + name
+		r.names[name] = src
+	}
+	return src
+}
+
 // record files one result. intended is when the schedule meant to send it:
 // total runs from there (coordinated-omission corrected), service from the
-// actual send.
-func record(rec *histogram.Recorder, res *vegeta.Result, tr *Trace, intended time.Time, out *Outcome) {
+// actual send. Phases are recorded for successful requests only, like every
+// latency line; failures are counted by class.
+func (r *recorder) record(res *vegeta.Result, tr *Trace, intended time.Time) {
+	rec := r.rec
 	rec.Counts.Sent++
-	rec.Record(SourceLag, res.Timestamp.Sub(intended))
-	end := res.End()
+	lag := res.Timestamp.Sub(intended)
+	rec.Record(SourceLag, lag)
 	if tr != nil && tr.NewConn {
 		rec.Counts.NewConnections++
 	}
@@ -147,8 +178,85 @@ func record(rec *histogram.Recorder, res *vegeta.Result, tr *Trace, intended tim
 		return
 	}
 	rec.Counts.OK++
-	rec.Record(scenario.SourceTotal, end.Sub(intended))
+	end := res.End()
+	total := end.Sub(intended)
+	rec.Record(scenario.SourceTotal, total)
 	rec.Record(scenario.SourceService, res.Latency)
+	if tr == nil {
+		return
+	}
+	if tr.NewConn {
+		rec.Record(histogram.SourceTotalCold, total)
+		if tr.DNS > 0 {
+			rec.Record(scenario.SourceDNS, tr.DNS)
+		}
+		rec.Record(scenario.SourceConnect, tr.Connect)
+		if tr.TLS > 0 {
+			rec.Record(scenario.SourceTLS, tr.TLS)
+		}
+	} else {
+		rec.Record(histogram.SourceTotalWarm, total)
+	}
+	if tr.TTFB > 0 {
+		rec.Record(scenario.SourceTTFB, tr.TTFB)
+	}
+	if !tr.First.IsZero() {
+		rec.Record(scenario.SourceTTFT, tr.First.Sub(tr.Start))
+	}
+	for _, g := range tr.Gaps {
+		rec.Record(scenario.SourceITL, g)
+	}
+	for _, m := range tr.Metrics {
+		rec.Record(r.metricSource(m.Name), m.Dur)
+	}
+	if total > rec.Tail.Floor() {
+		rec.Tail.Offer(total, r.attribute(res, tr, lag, end))
+	}
+}
+
+// attribute splits a request's total into phases that add up to it: lag,
+// connect, tls, each Server-Timing metric, the rest of the wait for the
+// first event or byte (ttft or ttfb), and streaming.
+func (r *recorder) attribute(res *vegeta.Result, tr *Trace, lag time.Duration, end time.Time) []histogram.Part {
+	first := tr.First
+	if first.IsZero() {
+		first = end
+	}
+	parts := r.parts[:0]
+	add := func(name string, d time.Duration) {
+		if d > 0 {
+			parts = append(parts, histogram.Part{Name: name, D: d})
+		}
+	}
+	add(PartLag, lag)
+	conn := tr.DNS + tr.Connect
+	add(scenario.SourceConnect, conn)
+	add(scenario.SourceTLS, tr.TLS)
+	// Server time reported by the target is part of the wait for the first
+	// byte; if it claims more than that wait, scale it down to fit.
+	wait := max(first.Sub(res.Timestamp)-conn-tr.TLS, 0)
+	var claimed time.Duration
+	for _, m := range tr.Metrics {
+		claimed += m.Dur
+	}
+	scale := 1.0
+	if claimed > wait {
+		scale = float64(wait) / float64(claimed)
+	}
+	var server time.Duration
+	for _, m := range tr.Metrics {
+		d := time.Duration(float64(m.Dur) * scale)
+		add(r.metricSource(m.Name), d)
+		server += d
+	}
+	firstPart := scenario.SourceTTFB
+	if r.sse {
+		firstPart = scenario.SourceTTFT
+	}
+	add(firstPart, wait-server)
+	add(PartStreaming, end.Sub(first))
+	r.parts = parts
+	return parts
 }
 
 // failure classifies a result; "" means success (2xx or 3xx, body read whole).

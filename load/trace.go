@@ -26,6 +26,13 @@ type Trace struct {
 	TTFB              time.Duration // request written → first response byte
 	End               time.Time     // last byte read or failure
 
+	// First is when the first SSE data event (stream: sse) or the first
+	// body byte (stream: none) arrived; zero when none did.
+	First   time.Time
+	Events  int             // SSE events read
+	Gaps    []time.Duration // between consecutive SSE events (inter-token latency)
+	Metrics []Metric        // Server-Timing metrics with a duration
+
 	Err   error // transport or body error, nil on success
 	Class Class // error class when Err is set
 
@@ -54,9 +61,12 @@ func Classify(err error) Class {
 	var tlsErr *tls.CertificateVerificationError
 	var recErr tls.RecordHeaderError
 	var netErr net.Error
+	var malformed errMalformed
 	switch {
 	case err == nil:
 		return ""
+	case errors.Is(err, errNoEvents), errors.As(err, &malformed):
+		return ClassProtocol
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, errTimeout):
 		return ClassTimeout
 	case errors.Is(err, syscall.ECONNREFUSED):
@@ -119,6 +129,7 @@ func (t *traces) take(seq uint64) *Trace {
 type transport struct {
 	base    http.RoundTripper
 	timeout time.Duration
+	sse     bool // time SSE events (stream: sse)
 	traces  *traces
 	now     func() time.Time
 }
@@ -139,7 +150,13 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		cancel()
 		return nil, err
 	}
-	res.Body = &body{rc: res.Body, tr: tr, ctx: ctx, cancel: cancel, now: t.now}
+	tr.Metrics = ParseServerTiming(tr.Metrics, res.Header.Values("Server-Timing"))
+	b := &body{rc: res.Body, tr: tr, ctx: ctx, cancel: cancel, now: t.now}
+	if t.sse && res.StatusCode >= 200 && res.StatusCode < 300 {
+		res.Body = &sseBody{body: b}
+	} else {
+		res.Body = b
+	}
 	return res, nil
 }
 
@@ -197,6 +214,9 @@ type body struct {
 
 func (b *body) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
+	if n > 0 && b.tr.First.IsZero() {
+		b.tr.First = b.now()
+	}
 	if err != nil && !b.done {
 		b.done = true
 		if err == io.EOF {

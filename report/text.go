@@ -40,7 +40,14 @@ func Text(w io.Writer, r *budget.Result) error {
 		return err
 	}
 	b.WriteString(Summary(r))
+	if t := TailLine(r, 4); t != "" {
+		b.WriteString("   " + t)
+	}
 	b.WriteByte('\n')
+	if c := r.Connections; c.ColdP99Ms != nil && c.WarmP99Ms != nil {
+		fmt.Fprintf(&b, "handshake amplification: %s new connections (%s), total p99 cold %s vs warm %s\n",
+			thousands(c.New), percent(c.NewShare), Millis(*c.ColdP99Ms), Millis(*c.WarmP99Ms))
+	}
 	if len(r.Errors) > 0 {
 		parts := make([]string, len(r.Errors))
 		for i, e := range r.Errors {
@@ -78,6 +85,22 @@ func Summary(r *budget.Result) string {
 		return s
 	}
 	return fmt.Sprintf("PASS: all %d lines within budget", len(r.Lines))
+}
+
+// TailLine says where the slowest requests spent their time, naming at most
+// n phases: "p99 tail: 68% ttft, 21% database, 6% queue, 5% network".
+func TailLine(r *budget.Result, n int) string {
+	var parts []string
+	for _, p := range r.Tail.Phases {
+		if len(parts) == n || p.Share < 0.005 {
+			break
+		}
+		parts = append(parts, fmt.Sprintf("%.0f%% %s", 100*p.Share, p.Name))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "p99 tail: " + strings.Join(parts, ", ")
 }
 
 // Percentiles lists every percentile any line judges, in order: the table's columns.

@@ -1,8 +1,9 @@
 package scenario
 
 import (
+	"errors"
 	"fmt"
-	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -103,90 +104,142 @@ func validMetricName(s string) bool {
 }
 
 // UnmarshalYAML decodes the budget mapping, keeping the order of its lines.
+// It reports every bad line, not only the first (as tokenErrors).
 func (b *Budget) UnmarshalYAML(n ast.Node) error {
 	m, ok := n.(*ast.MappingNode)
 	if !ok {
 		if _, null := n.(*ast.NullNode); null {
 			return nil
 		}
-		return errAt(n, "budget must be a mapping of lines, e.g. total: {p99: 2s}")
+		return errAt(n, "want a mapping of budget lines (total: {p99: 2s}), got %s", describe(n))
 	}
-	seen := map[string]bool{}
+	var errs tokenErrors
+	addErr := func(path string, err error) {
+		var list tokenErrors
+		var te *tokenError
+		switch {
+		case errors.As(err, &list):
+			for _, e := range list {
+				errs = append(errs, &tokenError{tok: e.tok, path: joinPath(path, e.path), msg: e.msg})
+			}
+		case errors.As(err, &te):
+			errs = append(errs, &tokenError{tok: te.tok, path: joinPath(path, te.path), msg: te.msg})
+		default:
+			errs = append(errs, &tokenError{tok: startToken(n), path: path, msg: err.Error()})
+		}
+	}
+	seen := map[string]int{}
 	for _, kv := range m.Values {
 		name, err := scalar(kv.Key, "a line name")
 		if err != nil {
-			return err
+			addErr("", err)
+			continue
 		}
-		if seen[name] {
-			return errAt(kv.Key, "budget line %q is given twice", name)
+		if line, dup := seen[name]; dup {
+			addErr(quoteKey(name), errAt(kv.Key, "budget line %q is given twice (first on line %d)", name, line))
+			continue
 		}
-		seen[name] = true
+		seen[name] = kv.Key.GetToken().Position.Line
 		if name == "errors" {
 			var r Ratio
 			if err := r.UnmarshalYAML(kv.Value); err != nil {
-				return err
+				addErr(quoteKey(name), err)
+				continue
 			}
 			b.Errors = &r
 			continue
 		}
-		line, err := decodeLine(name, kv.Value)
+		line, err := decodeLine(name, kv)
 		if err != nil {
-			return err
+			addErr(quoteKey(name), err)
+			continue
 		}
 		b.Lines = append(b.Lines, line)
+	}
+	if len(errs) > 0 {
+		return errs
 	}
 	return nil
 }
 
-func decodeLine(name string, n ast.Node) (Line, error) {
+// decodeLine decodes one line, {p95: 70ms, p99: 90ms, source: connect}.
+func decodeLine(name string, kv *ast.MappingValueNode) (Line, error) {
 	line := Line{Name: name}
+	n := kv.Value
 	m, ok := n.(*ast.MappingNode)
 	if !ok {
-		return line, errAt(n, "budget line %q must be a mapping like {p95: 70ms, p99: 90ms}", name)
+		if _, null := n.(*ast.NullNode); null {
+			return line, errAt(kv.Key, "budget line %q is empty: give limits like {p95: 70ms, p99: 90ms}", name)
+		}
+		return line, errAt(n, "budget line %q must be a mapping like {p95: 70ms, p99: 90ms}; got %s", name, describe(n))
 	}
+	var errs tokenErrors
+	addErr := func(key string, err error) {
+		path := quoteKey(key)
+		var te *tokenError
+		if errors.As(err, &te) {
+			errs = append(errs, &tokenError{tok: te.tok, path: path, msg: te.msg})
+		} else {
+			errs = append(errs, &tokenError{tok: startToken(n), path: path, msg: err.Error()})
+		}
+	}
+	sourceGiven := false
 	for _, kv := range m.Values {
-		key, err := scalar(kv.Key, "a percentile like p99 or source")
+		key, err := scalar(kv.Key, "a percentile like p99, or source")
 		if err != nil {
-			return line, err
+			addErr("", err)
+			continue
 		}
 		if key == "source" {
+			if sourceGiven {
+				addErr(key, errAt(kv.Key, "source is given twice"))
+				continue
+			}
+			sourceGiven = true
 			s, err := scalar(kv.Value, "a source")
 			if err != nil {
-				return line, err
+				addErr(key, err)
+				continue
 			}
 			if !ValidSource(s) {
-				return line, errAt(kv.Value, "unknown source %q: use one of %s or server-timing:NAME", s, strings.Join(Sources, ", "))
+				addErr(key, errAt(kv.Value, "unknown source %q: use one of %s or server-timing:NAME", s, strings.Join(Sources, ", ")))
+				continue
 			}
 			line.Source = s
 			continue
 		}
 		p, err := parsePercentile(key)
 		if err != nil {
-			return line, errAt(kv.Key, "%s", err)
+			addErr(key, errAt(kv.Key, "%s", err))
+			continue
 		}
-		for _, q := range line.Percentiles {
-			if q.P == p {
-				return line, errAt(kv.Key, "%s is given twice", key)
-			}
+		if slices.ContainsFunc(line.Percentiles, func(q Percentile) bool { return q.P == p }) {
+			addErr(key, errAt(kv.Key, "%s is given twice", key))
+			continue
 		}
 		var d Duration
 		if err := d.UnmarshalYAML(kv.Value); err != nil {
-			return line, err
+			addErr(key, err)
+			continue
 		}
 		if d <= 0 {
-			return line, errAt(kv.Value, "%s limit must be above zero", key)
+			addErr(key, errAt(kv.Value, "%s limit must be above zero", key))
+			continue
 		}
 		line.Percentiles = append(line.Percentiles, Percentile{P: p, Limit: d})
+	}
+	if len(errs) > 0 {
+		return line, errs
 	}
 	if line.Source == "" {
 		src, ok := DefaultSource(name)
 		if !ok {
-			return line, errAt(n, "budget line %q has no default source: add source: (one of %s or server-timing:NAME)", name, strings.Join(Sources, ", "))
+			return line, errAt(kv.Key, "budget line %q has no default source: add source: (one of %s or server-timing:NAME)", name, strings.Join(Sources, ", "))
 		}
 		line.Source = src
 	}
 	if len(line.Percentiles) == 0 {
-		return line, errAt(n, "budget line %q gives no percentile: add e.g. p99: 100ms", name)
+		return line, errAt(kv.Key, "budget line %q gives no percentile: add e.g. p99: 100ms", name)
 	}
 	return line, nil
 }
@@ -197,12 +250,24 @@ func parsePercentile(key string) (float64, error) {
 	if !ok {
 		return 0, fmt.Errorf("unknown key %q: a budget line takes percentiles (p50, p95, p99, p99.9) and source", key)
 	}
+	if !isDecimal(num) {
+		return 0, fmt.Errorf("%q is not a percentile (want e.g. p95, p99.9)", key)
+	}
 	p, err := strconv.ParseFloat(num, 64)
-	if err != nil || math.IsNaN(p) || strings.ContainsAny(num, "eE+-") {
+	if err != nil {
 		return 0, fmt.Errorf("%q is not a percentile (want e.g. p95, p99.9)", key)
 	}
 	if p <= 0 || p >= 100 {
 		return 0, fmt.Errorf("percentile %s must be above p0 and below p100", key)
 	}
 	return p, nil
+}
+
+// isDecimal accepts digits with at most one decimal point inside: 99, 99.9.
+func isDecimal(s string) bool {
+	intPart, frac, hasDot := strings.Cut(s, ".")
+	digits := func(s string) bool {
+		return s != "" && strings.Trim(s, "0123456789") == ""
+	}
+	return digits(intPart) && (!hasDot || digits(frac))
 }

@@ -239,8 +239,10 @@ func (r *renewal) gap(src *rand.Rand) float64 {
 	return gammaVariate(src, r.k) / (r.mean * r.k)
 }
 
-func (r *renewal) source(block int64) *rand.Rand {
-	return rand.New(rand.NewPCG(r.seed, r.stream^uint64(block)*0x9E3779B97F4A7C15))
+// seedBlock points pcg at the start of block's stream. Callers keep one
+// rand.Rand over their pcg and reseed it, so a block costs no allocation.
+func (r *renewal) seedBlock(pcg *rand.PCG, block int64) {
+	pcg.Seed(r.seed, r.stream^uint64(block)*0x9E3779B97F4A7C15)
 }
 
 // plan draws every arrival once to count those within d and remember where
@@ -249,9 +251,11 @@ func (r *renewal) plan(seed, stream uint64, d time.Duration) {
 	r.seed, r.stream = seed, stream
 	end := d.Seconds()
 	t := 0.0
+	var pcg rand.PCG
+	src := rand.New(&pcg)
 	for block := int64(0); ; block++ {
 		r.starts = append(r.starts, t)
-		src := r.source(block)
+		r.seedBlock(&pcg, block)
 		for j := range blockSize {
 			// The process starts with an arrival at 0, like every other shape.
 			if j > 0 || block > 0 {
@@ -274,7 +278,11 @@ func (r *renewal) at(i int64, c *blockCache) time.Duration {
 	}
 	if c.owner != r || c.block != block {
 		c.owner, c.block = r, block
-		src := r.source(block)
+		if c.rng == nil {
+			c.rng = rand.New(&c.pcg)
+		}
+		r.seedBlock(&c.pcg, block)
+		src := c.rng
 		t := r.starts[block]
 		for j := range blockSize {
 			if j > 0 || block > 0 {
@@ -295,6 +303,8 @@ type blockCache struct {
 	owner *renewal
 	block int64
 	times [blockSize]float64
+	pcg   rand.PCG
+	rng   *rand.Rand // over pcg, made on first use
 }
 
 // gammaVariate draws from Gamma(k, 1) by Marsaglia and Tsang's method, with

@@ -11,6 +11,7 @@ func (c *checker) traffic(segs []Segment) {
 		c.add("traffic", "missing: give at least one segment, e.g. - constant: {rate: 20/s, duration: 10s}")
 		return
 	}
+	before := len(c.probs)
 	var total float64
 	var dur float64
 	for i, s := range segs {
@@ -26,15 +27,17 @@ func (c *checker) traffic(segs []Segment) {
 			continue
 		}
 		p := base + "." + kinds[0]
-		before := len(c.probs)
+		n := len(c.probs)
 		c.segment(p, s)
-		if len(c.probs) > before {
+		if len(c.probs) > n {
 			continue
 		}
 		dur += s.Duration().Seconds()
 		total += expectedRequests(s)
 	}
-	if len(c.probs) > 0 {
+	// The plan as a whole only means something when every segment is valid;
+	// problems elsewhere in the file do not hide these.
+	if len(c.probs) > before {
 		return
 	}
 	if dur > maxRunDuration.Seconds() {
@@ -47,6 +50,16 @@ func (c *checker) traffic(segs []Segment) {
 		c.add("traffic", "plan sends %.3g requests; the limit is %.0e", total, float64(maxPlannedRequests))
 	}
 }
+
+// Bounds of gamma burstiness. Below 0.01 (gaps with a coefficient of
+// variation of 10) almost every gap is zero: a renewal process started with an
+// arrival sends about (1/k − 1)/2 requests more than rate × duration, in
+// clumps, so the plan no longer means its rate (k = 0.001 turns 10 planned
+// requests into hundreds). Above 1e6 the gaps are constant anyway.
+const (
+	minBurstiness = 0.01
+	maxBurstiness = 1e6
+)
 
 // maxPlannedRequests bounds one run (a week at 1,600/s): beyond it, shard.
 const maxPlannedRequests = 1e9
@@ -123,8 +136,11 @@ func (c *checker) segment(p string, s Segment) {
 		c.positive(p+".duration", s.Poisson.Duration)
 	case s.Gamma != nil:
 		c.rate(p+".rate", s.Gamma.Rate)
-		if k := s.Gamma.Burstiness; k <= 0 || math.IsNaN(k) || k > 1e6 {
-			c.add(p+".burstiness", "%v must be above 0 (1 is Poisson, below 1 burstier)", k)
+		switch k := s.Gamma.Burstiness; {
+		case k == 0:
+			c.add(p+".burstiness", "missing or 0: give the gamma shape k, above 0 (1 is Poisson, below 1 burstier)")
+		case math.IsNaN(k) || k < minBurstiness || k > maxBurstiness:
+			c.add(p+".burstiness", "%v must be between %v and %v (1 is Poisson, below 1 burstier)", k, minBurstiness, maxBurstiness)
 		}
 		c.positive(p+".duration", s.Gamma.Duration)
 	case s.Pause != nil:

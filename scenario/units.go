@@ -6,22 +6,36 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/token"
 )
 
-// tokenError is a decoding problem at a token of the YAML source; Load turns
-// it into a positioned Problem.
+// tokenError is a decoding problem at a token of the YAML source; Parse turns
+// it into a positioned Problem. path, when set, is the key path of the token
+// below the node that was being decoded ("total.p99" inside budget).
 type tokenError struct {
-	tok *token.Token
-	msg string
+	tok  *token.Token
+	path string
+	msg  string
 }
 
 func (e *tokenError) Error() string { return e.msg }
 
+// tokenErrors is every problem one unmarshaler found, in file order.
+type tokenErrors []*tokenError
+
+func (e tokenErrors) Error() string {
+	msgs := make([]string, len(e))
+	for i, te := range e {
+		msgs[i] = te.msg
+	}
+	return strings.Join(msgs, "; ")
+}
+
 func errAt(n ast.Node, format string, args ...any) error {
-	return &tokenError{tok: n.GetToken(), msg: fmt.Sprintf(format, args...)}
+	return &tokenError{tok: startToken(n), msg: fmt.Sprintf(format, args...)}
 }
 
 // scalar returns the text of a scalar node, or an error naming what was
@@ -30,7 +44,12 @@ func scalar(n ast.Node, want string) (string, error) {
 	switch n := n.(type) {
 	case *ast.StringNode:
 		return n.Value, nil
-	case *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode, *ast.InfinityNode, *ast.NanNode, *ast.LiteralNode:
+	case *ast.LiteralNode:
+		if n.Value == nil {
+			return "", nil
+		}
+		return strings.TrimSpace(n.Value.Value), nil
+	case *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode, *ast.InfinityNode, *ast.NanNode:
 		return strings.TrimSpace(n.GetToken().Value), nil
 	case *ast.TagNode:
 		return scalar(n.Value, want)
@@ -38,10 +57,12 @@ func scalar(n ast.Node, want string) (string, error) {
 		return scalar(n.Value, want)
 	case *ast.AliasNode:
 		return "", errAt(n, "aliases are not allowed here; write %s", want)
+	case nil:
+		return "", &tokenError{msg: "missing value: want " + want}
 	case *ast.NullNode:
 		return "", errAt(n, "missing value: want %s", want)
 	default:
-		return "", errAt(n, "want %s, got a %s", want, strings.ToLower(n.Type().String()))
+		return "", errAt(n, "want %s, got %s", want, describe(n))
 	}
 }
 
@@ -147,19 +168,24 @@ func (d *Distance) UnmarshalYAML(n ast.Node) error {
 	if err != nil {
 		return err
 	}
+	// The unit is the trailing letters: 4000km, 800 km, 500m, 10mi.
 	t := strings.TrimSpace(s)
-	scale := 0.0
-	switch {
-	case strings.HasSuffix(t, "km"):
-		t, scale = strings.TrimSuffix(t, "km"), 1
-	case strings.HasSuffix(t, "mi"):
-		t, scale = strings.TrimSuffix(t, "mi"), 1.609344
-	case strings.HasSuffix(t, "m"):
-		t, scale = strings.TrimSuffix(t, "m"), 0.001
-	default:
+	num := strings.TrimRightFunc(t, unicode.IsLetter)
+	unit := t[len(num):]
+	var scale float64
+	switch unit {
+	case "km":
+		scale = 1
+	case "m":
+		scale = 0.001
+	case "mi":
+		scale = 1.609344
+	case "":
 		return errAt(n, "%q has no unit: write a distance like 4000km", s)
+	default:
+		return errAt(n, "%q: unit %q must be km, m or mi (e.g. 4000km)", s, unit)
 	}
-	v, err := strconv.ParseFloat(strings.TrimSpace(t), 64)
+	v, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
 	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
 		return errAt(n, "%q is not a distance (want e.g. 4000km)", s)
 	}
@@ -190,15 +216,14 @@ func (r *Ratio) UnmarshalYAML(n ast.Node) error {
 		return err
 	}
 	t := strings.TrimSpace(s)
-	scale := 1.0
-	if strings.HasSuffix(t, "%") {
-		t, scale = strings.TrimSpace(strings.TrimSuffix(t, "%")), 0.01
-	}
-	v, err := strconv.ParseFloat(t, 64)
+	t, percent := strings.CutSuffix(t, "%")
+	v, err := strconv.ParseFloat(strings.TrimSpace(t), 64)
 	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
 		return errAt(n, "%q is not a share (want e.g. 1%% or 0.01)", s)
 	}
-	v *= scale
+	if percent {
+		v /= 100
+	}
 	if v < 0 || v > 1 {
 		return errAt(n, "%q must be between 0%% and 100%%", s)
 	}

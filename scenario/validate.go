@@ -2,10 +2,12 @@ package scenario
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -49,15 +51,24 @@ func (c *checker) target(sc *Scenario, dir string) {
 	t := &sc.Target
 	if t.URL == "" {
 		c.add("target.url", "missing: say which service to test, e.g. url: embedded or url: https://api.example.com/v1/chat")
-	} else if !t.Embedded() {
-		u, err := url.Parse(t.URL)
+	} else if exp, secrets, err := expand(t.URL); err != nil {
+		c.add("target.url", "%s", err)
+	} else if exp == EmbeddedURL {
+		t.URL = exp
+	} else {
+		// Problems quote the URL as written: its expansion may hold a secret.
+		shown := t.URL
+		u, err := url.Parse(exp)
 		switch {
 		case err != nil:
-			c.add("target.url", "%q is not a URL", t.URL)
+			c.add("target.url", "%q is not a URL", shown)
 		case u.Scheme != "http" && u.Scheme != "https":
-			c.add("target.url", "%q must start with http:// or https:// (or be embedded)", t.URL)
+			c.add("target.url", "%q must start with http:// or https:// (or be embedded)", shown)
 		case u.Host == "" || u.Hostname() == "":
-			c.add("target.url", "%q has no host", t.URL)
+			c.add("target.url", "%q has no host", shown)
+		default:
+			t.URL = exp
+			sc.addSecrets(secrets)
 		}
 	}
 	if t.Method == "" {
@@ -85,7 +96,9 @@ func (c *checker) target(sc *Scenario, dir string) {
 	case t.Timeout.D() > maxTimeout:
 		c.add("target.timeout", "%s is longer than the limit of %s", t.Timeout, Duration(maxTimeout))
 	}
-	for k, v := range t.Headers {
+	// Sorted, so that problems come out in the same order every time.
+	for _, k := range slices.Sorted(maps.Keys(t.Headers)) {
+		v := t.Headers[k]
 		path := "target.headers." + quoteKey(k)
 		if !isToken(k) {
 			c.add(path, "%q is not a valid header name", k)
@@ -101,7 +114,7 @@ func (c *checker) target(sc *Scenario, dir string) {
 			continue
 		}
 		t.Headers[k] = exp
-		sc.Secrets = append(sc.Secrets, secrets...)
+		sc.addSecrets(secrets)
 	}
 	if t.Body != "" && t.BodyFile != "" {
 		c.add("target.body_file", "give body or body_file, not both")
@@ -129,7 +142,16 @@ func (c *checker) target(sc *Scenario, dir string) {
 		return
 	}
 	t.Body = exp
-	sc.Secrets = append(sc.Secrets, secrets...)
+	sc.addSecrets(secrets)
+}
+
+// addSecrets remembers values that came from the environment, once each.
+func (s *Scenario) addSecrets(values []string) {
+	for _, v := range values {
+		if !slices.Contains(s.Secrets, v) {
+			s.Secrets = append(s.Secrets, v)
+		}
+	}
 }
 
 func readBody(path string) ([]byte, error) {
@@ -203,8 +225,11 @@ func (c *checker) delay(path string, d *Delay) {
 		switch {
 		case v == nil:
 			return true
-		case *v < 0 || (!allowZero && *v == 0):
-			c.add(path+"."+key, "must be above zero")
+		case *v < 0 && allowZero:
+			c.add(path+"."+key, "%s must not be negative", v)
+			return false
+		case *v <= 0 && !allowZero:
+			c.add(path+"."+key, "%s must be above zero", v)
 			return false
 		case v.D() > maxDelay:
 			c.add(path+"."+key, "%s is longer than the limit of %s", v, Duration(maxDelay))
