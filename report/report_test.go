@@ -39,7 +39,12 @@ func sample() *budget.Result {
 				{P: 99, ObservedMs: f(2200), BudgetMs: 2400, MarginMs: f(200), Verdict: budget.OK}}},
 			{Name: "errors", Source: "errors", Verdict: budget.OK, Count: 4812, ObservedRatio: f(19.0 / 4812), BudgetRatio: f(0.01)},
 		},
-		Errors: []budget.Count{{Class: "http 5xx", Count: 15}, {Class: "timeout", Count: 4}},
+		Errors:      []budget.Count{{Class: "http 5xx", Count: 15}, {Class: "timeout", Count: 4}},
+		Connections: budget.Connections{New: 149, NewShare: 149.0 / 4812, ColdP99Ms: f(2612), WarmP99Ms: f(2150)},
+		Tail: budget.Tail{Requests: 48, Phases: []budget.Phase{
+			{Name: "ttft", Source: "ttft", Share: 0.68}, {Name: "database", Source: "server-timing:db", Share: 0.21},
+			{Name: "queue", Source: "server-timing:queue", Share: 0.06}, {Name: "rtt", Source: "connect", Share: 0.04},
+			{Name: "schedule lag", Source: "lag", Share: 0.01}}},
 	}
 }
 

@@ -200,7 +200,7 @@ func TestDelays(t *testing.T) {
 // TestSSEFormat checks the exact bytes of a stream.
 func TestSSEFormat(t *testing.T) {
 	svc := New(newScenario(scenario.StreamSSE, scenario.Service{Tokens: 2}))
-	rec := httptest.NewRecorder(100)
+	rec := httptest.NewRecorder()
 	svc.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
 	want := "data: {\"token\":0}\n\ndata: {\"token\":1}\n\ndata: [DONE]\n\n"
 	if got := rec.Body.String(); got != want {
@@ -369,7 +369,7 @@ func answer(svc *Service, seq int) *httptest.ResponseRecorder {
 	if seq >= 0 {
 		req.Header.Set(SeqHeader, strconv.Itoa(seq))
 	}
-	rec := httptest.NewRecorder(100)
+	rec := httptest.NewRecorder()
 	svc.ServeHTTP(rec, req)
 	return rec
 }
