@@ -5,7 +5,6 @@ package load
 import (
 	"context"
 	"crypto/tls"
-	"net"
 	"net/http"
 	"time"
 
@@ -67,16 +66,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opt Options) (*Outcome, err
 	}
 	sched := sc.Schedule()
 	traces := newTraces()
-	base := &http.Transport{
-		Proxy:               http.ProxyFromEnvironment,
-		DialContext:         (&net.Dialer{Timeout: sc.Target.Timeout.D(), KeepAlive: 30 * time.Second}).DialContext,
-		TLSClientConfig:     clientTLS(sc, opt.TLSConfig),
-		MaxIdleConnsPerHost: maxWorkers,
-		IdleConnTimeout:     90 * time.Second,
-		ForceAttemptHTTP2:   sc.Target.HTTP2,
-		// A compressed body would make byte timings depend on gzip, not the service.
-		DisableCompression: true,
-	}
+	base := newTransport(sc, url, opt.TLSConfig, maxWorkers)
 	defer base.CloseIdleConnections()
 	client := &http.Client{
 		Transport: &transport{base: base, timeout: sc.Target.Timeout.D(), sse: sc.Target.Stream == scenario.StreamSSE, traces: traces, now: time.Now},
@@ -122,15 +112,6 @@ func Run(ctx context.Context, sc *scenario.Scenario, opt Options) (*Outcome, err
 	out.Elapsed = time.Since(began)
 	out.Interrupted = ctx.Err() != nil && rec.Counts.Sent < out.Planned
 	return out, nil
-}
-
-func clientTLS(sc *scenario.Scenario, given *tls.Config) *tls.Config {
-	cfg := &tls.Config{}
-	if given != nil {
-		cfg = given.Clone()
-	}
-	cfg.InsecureSkipVerify = cfg.InsecureSkipVerify || sc.Target.Insecure
-	return cfg
 }
 
 // Names of the phases the tail is attributed to, beside server-timing:NAME.

@@ -143,7 +143,7 @@ func (b *Budget) UnmarshalYAML(n ast.Node) error {
 		if name == "errors" {
 			var r Ratio
 			if err := r.UnmarshalYAML(kv.Value); err != nil {
-				addErr(quoteKey(name), err)
+				addErr(quoteKey(name), atKeyIfNull(kv, err))
 				continue
 			}
 			b.Errors = &r
@@ -198,7 +198,7 @@ func decodeLine(name string, kv *ast.MappingValueNode) (Line, error) {
 			sourceGiven = true
 			s, err := scalar(kv.Value, "a source")
 			if err != nil {
-				addErr(key, err)
+				addErr(key, atKeyIfNull(kv, err))
 				continue
 			}
 			if !ValidSource(s) {
@@ -213,13 +213,17 @@ func decodeLine(name string, kv *ast.MappingValueNode) (Line, error) {
 			addErr(key, errAt(kv.Key, "%s", err))
 			continue
 		}
-		if slices.ContainsFunc(line.Percentiles, func(q Percentile) bool { return q.P == p }) {
-			addErr(key, errAt(kv.Key, "%s is given twice", key))
+		if i := slices.IndexFunc(line.Percentiles, func(q Percentile) bool { return q.P == p }); i >= 0 {
+			if first := line.Percentiles[i].Label(); first != key {
+				addErr(key, errAt(kv.Key, "%s is given twice (as %s before)", key, first))
+			} else {
+				addErr(key, errAt(kv.Key, "%s is given twice", key))
+			}
 			continue
 		}
 		var d Duration
 		if err := d.UnmarshalYAML(kv.Value); err != nil {
-			addErr(key, err)
+			addErr(key, atKeyIfNull(kv, err))
 			continue
 		}
 		if d <= 0 {
@@ -244,6 +248,16 @@ func decodeLine(name string, kv *ast.MappingValueNode) (Line, error) {
 	return line, nil
 }
 
+// atKeyIfNull moves an error about a missing value to its key: the null
+// has no place of its own in the file.
+func atKeyIfNull(kv *ast.MappingValueNode, err error) error {
+	var te *tokenError
+	if _, null := kv.Value.(*ast.NullNode); null && errors.As(err, &te) {
+		return &tokenError{tok: startToken(kv.Key), path: te.path, msg: te.msg}
+	}
+	return err
+}
+
 // parsePercentile reads "p99" or "p99.9" as 99 or 99.9.
 func parsePercentile(key string) (float64, error) {
 	num, ok := strings.CutPrefix(key, "p")
@@ -258,7 +272,7 @@ func parsePercentile(key string) (float64, error) {
 		return 0, fmt.Errorf("%q is not a percentile (want e.g. p95, p99.9)", key)
 	}
 	if p <= 0 || p >= 100 {
-		return 0, fmt.Errorf("percentile %s must be above p0 and below p100", key)
+		return 0, fmt.Errorf("%s is out of range: a percentile is above p0 and below p100 (e.g. p50, p99.9)", key)
 	}
 	return p, nil
 }

@@ -137,11 +137,12 @@ func Parse(file string, data []byte) (*Scenario, error) {
 }
 
 type decoder struct {
-	file  string
-	lines []string
-	ast   *ast.File
-	root  ast.Node
-	probs []Problem
+	file      string
+	lines     []string
+	ast       *ast.File
+	root      ast.Node
+	probs     []Problem
+	truncated bool // problems beyond maxProblems were dropped
 }
 
 func (d *decoder) decode(data []byte) (*Scenario, error) {
@@ -181,9 +182,6 @@ func (d *decoder) decode(data []byte) (*Scenario, error) {
 	}
 	probs := validate(&sc, filepath.Dir(d.file))
 	if len(probs) > 0 {
-		if len(probs) > maxProblems {
-			probs = probs[:maxProblems]
-		}
 		for _, p := range probs {
 			d.probs = append(d.probs, d.locate(p))
 		}
@@ -201,19 +199,23 @@ func (d *decoder) fail(p ...Problem) error {
 		}
 		return a.Col - b.Col
 	})
-	if len(p) > maxProblems {
-		n := len(p) - maxProblems
-		p = p[:maxProblems]
-		p[maxProblems-1].Msg += fmt.Sprintf(" (and %d more problems not shown)", n)
+	if len(p) > maxProblems || d.truncated {
+		p = p[:min(len(p), maxProblems)]
+		p[len(p)-1].Msg += " (further problems not shown)"
 	}
 	return &Error{File: d.file, Problems: p}
 }
 
+// add records a decoding problem; the walks stop once there are too many.
 func (d *decoder) add(p Problem) {
-	if len(d.probs) <= maxProblems {
-		d.probs = append(d.probs, p)
+	if d.full() {
+		d.truncated = true
+		return
 	}
+	d.probs = append(d.probs, p)
 }
+
+func (d *decoder) full() bool { return len(d.probs) >= maxProblems }
 
 // tooDeep refuses deeply nested flow collections before the parser sees
 // them: go-yaml parses them in quadratic time.
@@ -261,7 +263,8 @@ func (d *decoder) document(f *ast.File) (ast.Node, error) {
 // one, and each is a way to say one thing twice.
 func (d *decoder) unsupported(root ast.Node) {
 	ast.Walk(visitor(func(n ast.Node) bool {
-		if len(d.probs) > maxProblems {
+		if d.full() {
+			d.truncated = true
 			return false
 		}
 		switch n := n.(type) {
@@ -305,7 +308,8 @@ var nodeUnmarshalerType = reflect.TypeFor[nodeUnmarshaler]()
 // mapping belongs, 1.5 where a whole number belongs, and what our own
 // unmarshalers reject. go-yaml would stop at the first and name Go types.
 func (d *decoder) check(n ast.Node, t reflect.Type, path string) {
-	if len(d.probs) > maxProblems {
+	if d.full() {
+		d.truncated = true
 		return
 	}
 	if reflect.PointerTo(t).Implements(nodeUnmarshalerType) {
@@ -380,7 +384,21 @@ func (d *decoder) checkMapping(n ast.Node, t reflect.Type, path string, typeOf f
 			d.add(d.at(kv.Key, kp, unknownKey(key, t, path)))
 			continue
 		}
+		_, null := kv.Value.(*ast.NullNode)
+		if null && t == reflect.TypeFor[Segment]() {
+			// `- constant:` with nothing after it would otherwise read as an
+			// empty segment.
+			d.add(d.at(kv.Key, kp, fmt.Sprintf("missing value: %s takes %s", key, strings.Join(keysOf(ft.Elem()), ", "))))
+			continue
+		}
+		before := len(d.probs)
 		d.check(kv.Value, ft, kp)
+		if null {
+			// A missing value has no place of its own: point at its key.
+			for i := before; i < len(d.probs); i++ {
+				d.probs[i] = d.at(kv.Key, d.probs[i].Path, d.probs[i].Msg)
+			}
+		}
 	}
 }
 
@@ -605,6 +623,9 @@ func (d *decoder) yamlError(err error) error {
 	)
 	switch {
 	case errors.As(err, &syn):
+		if strings.Contains(msg, "\t") || strings.Contains(msg, "tab character") {
+			msg = "tabs are not allowed for indentation, use spaces"
+		}
 		msg = "invalid YAML: " + msg
 	case errors.As(err, &ufe):
 		msg = fmt.Sprintf("unknown key %s", strings.TrimPrefix(msg, "unknown field "))
@@ -735,14 +756,15 @@ func pathOf(n ast.Node) string {
 	return strings.TrimPrefix(p, ".")
 }
 
-// locate finds the position of a validation problem's path in the file. When
-// the key itself is missing it points at the nearest enclosing key that
-// exists (`target:` for a missing target.url).
+// locate finds the position of a validation problem's path in the file: the
+// value, or its key when the problem is about the key, the value is missing
+// or spans lines (a block list or mapping). When the key itself is missing it
+// points at the nearest enclosing key that exists (`target:` for a missing
+// target.url).
 func (d *decoder) locate(p pathProblem) Problem {
 	for try := p.path; try != ""; {
 		if kv, v, ok := d.lookup(try); ok {
-			exact := try == p.path
-			if _, null := v.(*ast.NullNode); (null || !exact) && kv != nil {
+			if kv != nil && (try != p.path || p.atKey || isBlock(v)) {
 				return d.at(kv, p.path, p.msg)
 			}
 			return d.at(v, p.path, p.msg)
@@ -754,6 +776,19 @@ func (d *decoder) locate(p pathProblem) Problem {
 		try = try[:i]
 	}
 	return d.at(d.root, p.path, p.msg)
+}
+
+// isBlock reports whether n is null or a block-style list or mapping.
+func isBlock(n ast.Node) bool {
+	switch n := n.(type) {
+	case *ast.NullNode:
+		return true
+	case *ast.MappingNode:
+		return !n.IsFlowStyle
+	case *ast.SequenceNode:
+		return !n.IsFlowStyle
+	}
+	return false
 }
 
 // lookup finds the node at a key path like traffic[2].burst.peak, and the

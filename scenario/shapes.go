@@ -3,6 +3,7 @@ package scenario
 import (
 	"math"
 	"math/rand/v2"
+	"sort"
 	"time"
 )
 
@@ -23,20 +24,20 @@ type shape interface {
 func newShape(s Segment) shape {
 	switch {
 	case s.Constant != nil:
-		return periodic{pieces: []piece{{s.Constant.Duration.D(), s.Constant.Rate.PerSecond()}}}
+		return newPeriodic(piece{s.Constant.Duration.D(), s.Constant.Rate.PerSecond()})
 	case s.Ramp != nil:
 		return ramp{from: s.Ramp.From.PerSecond(), to: s.Ramp.To.PerSecond(), d: s.Ramp.Duration.D()}
 	case s.Step != nil:
 		return newStep(s.Step)
 	case s.Burst != nil:
 		b := s.Burst
-		return periodic{pieces: []piece{{b.Every.D() - b.Lasting.D(), b.Rate.PerSecond()}, {b.Lasting.D(), b.Peak.PerSecond()}}}
+		return newPeriodic(piece{b.Every.D() - b.Lasting.D(), b.Rate.PerSecond()}, piece{b.Lasting.D(), b.Peak.PerSecond()})
 	case s.Sine != nil:
 		return sine{mean: s.Sine.Mean.PerSecond(), amp: s.Sine.Amplitude.PerSecond(), period: s.Sine.Period.D().Seconds()}
 	case s.OnOff != nil:
-		return periodic{pieces: []piece{{s.OnOff.On.D(), s.OnOff.Rate.PerSecond()}, {s.OnOff.Off.D(), 0}}}
+		return newPeriodic(piece{s.OnOff.On.D(), s.OnOff.Rate.PerSecond()}, piece{s.OnOff.Off.D(), 0})
 	case s.Pause != nil:
-		return periodic{pieces: []piece{{s.Pause.Duration.D(), 0}}}
+		return newPeriodic(piece{s.Pause.Duration.D(), 0})
 	case s.Poisson != nil:
 		return &renewal{mean: s.Poisson.Rate.PerSecond()}
 	case s.Gamma != nil:
@@ -55,33 +56,40 @@ type piece struct {
 // piece), step (one period of stairs), burst and onoff (two pieces a period).
 type periodic struct {
 	pieces []piece
+	per    time.Duration // one period
+	hits   float64       // requests in one period
+	// Where each piece ends within the period, and the requests from the
+	// period's start to that end: at and rate find their piece by binary
+	// search, since a step may have 100,000 stairs.
+	ends []time.Duration
+	upto []float64
+}
+
+func newPeriodic(pieces ...piece) periodic {
+	p := periodic{pieces: pieces, ends: make([]time.Duration, len(pieces)), upto: make([]float64, len(pieces))}
+	for j, pc := range pieces {
+		p.per += pc.d
+		p.hits += pc.rate * pc.d.Seconds()
+		p.ends[j], p.upto[j] = p.per, p.hits
+	}
+	return p
 }
 
 func newStep(s *Step) periodic {
 	n := s.Steps
 	stair := s.Duration.D() / time.Duration(n)
-	p := periodic{pieces: make([]piece, n)}
+	pieces := make([]piece, n)
 	from, to := s.From.PerSecond(), s.To.PerSecond()
 	for i := range n {
-		p.pieces[i] = piece{d: stair, rate: from + (to-from)*float64(i)/float64(n-1)}
+		pieces[i] = piece{d: stair, rate: from + (to-from)*float64(i)/float64(n-1)}
 	}
 	// The last stair takes the rounding remainder so the stairs fill the duration.
-	p.pieces[n-1].d = s.Duration.D() - stair*time.Duration(n-1)
-	return p
-}
-
-func (p periodic) period() (time.Duration, float64) {
-	var d time.Duration
-	var hits float64
-	for _, pc := range p.pieces {
-		d += pc.d
-		hits += pc.rate * pc.d.Seconds()
-	}
-	return d, hits
+	pieces[n-1].d = s.Duration.D() - stair*time.Duration(n-1)
+	return newPeriodic(pieces...)
 }
 
 func (p periodic) cumulative(t time.Duration) float64 {
-	per, hits := p.period()
+	per, hits := p.per, p.hits
 	if per <= 0 || t <= 0 {
 		return 0
 	}
@@ -99,42 +107,38 @@ func (p periodic) cumulative(t time.Duration) float64 {
 }
 
 func (p periodic) at(i int64, _ *blockCache) time.Duration {
-	per, hits := p.period()
-	if hits <= 0 {
+	if p.hits <= 0 {
 		return 0
 	}
 	x := float64(i)
-	k := math.Floor(x / hits)
-	rem := x - k*hits
-	start := time.Duration(k) * per
-	// A request that lands exactly at the end of a busy piece belongs to the
-	// start of the next busy one, so each on-phase or stair gets its share.
-	for _, pc := range p.pieces {
-		if pc.rate > 0 {
-			n := pc.rate * pc.d.Seconds()
-			if rem < n {
-				return start + time.Duration(rem/pc.rate*float64(time.Second))
-			}
-			rem -= n
-		}
-		start += pc.d
+	k := math.Floor(x / p.hits)
+	rem := x - k*p.hits
+	// x/hits can round across a whole number of periods; keep rem in [0, hits)
+	// so the request stays in a busy piece.
+	for rem >= p.hits {
+		k, rem = k+1, rem-p.hits
 	}
-	return start
+	rem = max(rem, 0)
+	// The piece is the first whose end holds more than rem requests, so it is
+	// busy, and a request that lands exactly at the end of a busy piece
+	// belongs to the start of the next busy one: each on-phase or stair gets
+	// its share.
+	j := sort.Search(len(p.upto), func(j int) bool { return p.upto[j] > rem })
+	pc := p.pieces[j]
+	begin, before := p.ends[j]-pc.d, 0.0
+	if j > 0 {
+		before = p.upto[j-1]
+	}
+	return time.Duration(k)*p.per + begin + time.Duration(max(rem-before, 0)/pc.rate*float64(time.Second))
 }
 
 func (p periodic) rate(t time.Duration) float64 {
-	per, _ := p.period()
-	if per <= 0 {
+	if p.per <= 0 {
 		return 0
 	}
-	t %= per
-	for _, pc := range p.pieces {
-		if t < pc.d {
-			return pc.rate
-		}
-		t -= pc.d
-	}
-	return p.pieces[len(p.pieces)-1].rate
+	t %= p.per
+	j := sort.Search(len(p.ends), func(j int) bool { return p.ends[j] > t })
+	return p.pieces[min(j, len(p.pieces)-1)].rate
 }
 
 func (p periodic) peak() float64 {
@@ -199,11 +203,18 @@ func (s sine) at(i int64, _ *blockCache) time.Duration {
 		} else {
 			lo = t
 		}
+		r := s.rateS(t)
+		next := t - f/r
+		// Newton nears the root from one side, leaving the far end of the
+		// bracket where it was: stop on a step under 0.1ns, not only on a
+		// narrow bracket, or most calls end in dozens of bisections.
+		if r > 0 && math.Abs(next-t) < 1e-10 {
+			return time.Duration(min(max(next, lo), hi) * float64(time.Second))
+		}
 		if hi-lo < 1e-10 {
 			break
 		}
-		next := t - f/s.rateS(t)
-		if r := s.rateS(t); r <= 0 || next <= lo || next >= hi || math.IsNaN(next) {
+		if r <= 0 || next <= lo || next >= hi || math.IsNaN(next) {
 			next = (lo + hi) / 2
 		}
 		t = next
@@ -256,11 +267,11 @@ func (r *renewal) plan(seed, stream uint64, d time.Duration) {
 	for block := int64(0); ; block++ {
 		r.starts = append(r.starts, t)
 		r.seedBlock(&pcg, block)
-		for j := range blockSize {
-			// The process starts with an arrival at 0, like every other shape.
-			if j > 0 || block > 0 {
-				t += r.gap(src)
-			}
+		for range blockSize {
+			// The first arrival comes one gap after the segment starts, not
+			// at 0: an arrival pinned to the start would add a request to
+			// every segment (and every shard) beyond the process's own.
+			t += r.gap(src)
 			if t >= end {
 				return
 			}
@@ -285,9 +296,7 @@ func (r *renewal) at(i int64, c *blockCache) time.Duration {
 		src := c.rng
 		t := r.starts[block]
 		for j := range blockSize {
-			if j > 0 || block > 0 {
-				t += r.gap(src)
-			}
+			t += r.gap(src)
 			c.times[j] = t
 		}
 	}

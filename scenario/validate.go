@@ -14,8 +14,9 @@ import (
 
 // pathProblem is a validation finding before it is located in the file.
 type pathProblem struct {
-	path string
-	msg  string
+	path  string
+	msg   string
+	atKey bool // the problem is the key itself (a header name), not its value
 }
 
 // Limits that keep a scenario within what one run can mean.
@@ -34,6 +35,11 @@ type checker struct {
 
 func (c *checker) add(path, format string, args ...any) {
 	c.probs = append(c.probs, pathProblem{path: path, msg: fmt.Sprintf(format, args...)})
+}
+
+// addKey reports a problem with the key at path rather than its value.
+func (c *checker) addKey(path, format string, args ...any) {
+	c.probs = append(c.probs, pathProblem{path: path, msg: fmt.Sprintf(format, args...), atKey: true})
 }
 
 // validate checks what decoding cannot and fills defaults. dir anchors body_file.
@@ -101,7 +107,7 @@ func (c *checker) target(sc *Scenario, dir string) {
 		v := t.Headers[k]
 		path := "target.headers." + quoteKey(k)
 		if !isToken(k) {
-			c.add(path, "%q is not a valid header name", k)
+			c.addKey(path, "%q is not a valid header name", k)
 			continue
 		}
 		exp, secrets, err := expand(v)

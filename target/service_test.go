@@ -82,7 +82,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // stream modes. Only lower bounds are strict; the one ceiling (dbSlack) is
 // generous and checks the header is the measured sleep, not an inflated one.
 func TestDelays(t *testing.T) {
-	const dbSlack = 25 * time.Millisecond
+	const dbSlack = 250 * time.Millisecond // generous: only the lower bound is exact; busy CI machines overshoot timers
 	tests := []struct {
 		name       string
 		stream     scenario.Stream
@@ -304,7 +304,7 @@ func get(ctx context.Context, url string, seq int) int {
 func TestFIFO(t *testing.T) {
 	const n = 6
 	srv := startServer(t, newScenario(scenario.StreamNone, scenario.Service{
-		Workers: intp(1), Queue: intp(10), Database: fixed(30 * time.Millisecond),
+		Workers: intp(1), Queue: intp(10), Database: fixed(250 * time.Millisecond),
 	}))
 	g := srv.svc.gate
 	finished := make(chan int, n)

@@ -52,6 +52,7 @@ func (c *runCmd) Run(ctx context.Context, path string, stdout, stderr io.Writer)
 		}
 		defer srv.Close()
 		opt.URL = srv.URL()
+		opt.TLSConfig = srv.ClientTLS()
 	}
 	out, err := load.Run(ctx, sc, opt)
 	if err != nil {
