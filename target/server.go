@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"strconv"
@@ -95,7 +97,10 @@ func serve(ctx context.Context, svc *Service, ln net.Listener, o options) *Serve
 		Handler:           http.HandlerFunc(s.handle),
 		BaseContext:       func(net.Listener) context.Context { return base },
 		ReadHeaderTimeout: 10 * time.Second, // a stalled client must not hold a connection forever
-		Protocols:         protocols(o),
+		// Clients that hang up mid-handshake are the load generator's business
+		// (it counts them); the service must not print over the verdict table.
+		ErrorLog:  log.New(io.Discard, "", 0),
+		Protocols: protocols(o),
 		HTTP2: &http.HTTP2Config{
 			// HTTP/2's default of 250 streams per connection is below the
 			// default workers + queue (32 + 256). A lower limit would make

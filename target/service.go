@@ -235,15 +235,27 @@ func plain(w http.ResponseWriter, code int, body string) {
 
 // pause sleeps on one reusable timer that also wakes when the request's
 // context ends, so a client leaving or the server closing never waits out a
-// long simulated delay.
-type pause struct{ t *time.Timer }
+// long simulated delay. Waits are laid end to end on a schedule: each ends
+// at the previous one's planned end plus its own length, so a timer that
+// fires late shortens the next wait instead of delaying every later event
+// (inter-token gaps keep the model's values, not the model plus overshoot).
+type pause struct {
+	t  *time.Timer
+	at time.Time // planned end of the last wait
+}
 
-// sleep waits d, or until ctx ends, whichever is first; it returns ctx.Err()
-// if ctx ended.
+// sleep waits d after the previous wait's planned end, or until ctx ends,
+// whichever is first; it returns ctx.Err() if ctx ended.
 func (p *pause) sleep(ctx context.Context, d time.Duration) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	now := time.Now()
+	if p.at.IsZero() {
+		p.at = now
+	}
+	p.at = p.at.Add(max(d, 0))
+	d = p.at.Sub(now)
 	if d <= 0 {
 		return nil
 	}
