@@ -29,9 +29,9 @@ import (
 const (
 	emulRTT   = 40 * time.Millisecond
 	emulSlack = 25 * time.Millisecond
-	// wroteSlack is how much earlier than the real write a WroteRequest hook
-	// may appear to be late: the hook runs just after the bytes are queued.
-	wroteSlack = 2 * time.Millisecond
+	// The WroteRequest hook runs just after the request is queued, so an
+	// exchange timed from it may look up to this much shorter than the RTT.
+	emulWroteSlack = 2 * time.Millisecond
 )
 
 func emulFixed(d time.Duration) *scenario.Delay {
@@ -297,8 +297,8 @@ func TestEmulatorHTTPExchange(t *testing.T) {
 			warm = append(warm, second.first.Sub(second.wrote))
 		}
 		b.check("connect", connect, emulRTT, emulRTT+emulSlack)
-		b.check("exchange on a new connection", cold, emulRTT-wroteSlack, emulRTT+emulSlack)
-		b.check("exchange on a reused connection", warm, emulRTT-wroteSlack, emulRTT+emulSlack)
+		b.check("exchange on a new connection", cold, emulRTT-emulWroteSlack, emulRTT+emulSlack)
+		b.check("exchange on a reused connection", warm, emulRTT-emulWroteSlack, emulRTT+emulSlack)
 		t.Logf("RTT %v: connect median %v, exchange median %v on a new connection, %v reused",
 			emulRTT, emulMedian(connect), emulMedian(cold), emulMedian(warm))
 	})
@@ -362,7 +362,7 @@ func TestEmulatorTLSHandshake(t *testing.T) {
 				want := tc.rtts * emulRTT
 				b.check("connect", connect, emulRTT, emulRTT+emulSlack)
 				b.check("TLS "+tc.name+" handshake", handshake, want, want+emulMedian(cpu)+emulSlack)
-				b.check("exchange", exchange, emulRTT-wroteSlack, emulRTT+emulSlack)
+				b.check("exchange", exchange, emulRTT-emulWroteSlack, emulRTT+emulSlack)
 				t.Logf("TLS %s, RTT %v: handshake median %v (%d RTT; %v with RTT 0), connect %v, exchange %v",
 					tc.name, emulRTT, emulMedian(handshake), tc.rtts, emulMedian(cpu), emulMedian(connect), emulMedian(exchange))
 			})
@@ -403,7 +403,7 @@ func TestEmulatorHTTP2(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		b.check("HTTP/2 exchange", exchange, emulRTT-wroteSlack, emulRTT+emulSlack)
+		b.check("HTTP/2 exchange", exchange, emulRTT-emulWroteSlack, emulRTT+emulSlack)
 		t.Logf("HTTP/2, RTT %v, requests 5ms apart: exchanges %v", emulRTT, exchange)
 	})
 }
@@ -459,7 +459,7 @@ func TestEmulatorStreamSpacing(t *testing.T) {
 		tm.mu.Lock()
 		first := events[0].Sub(tm.wrote)
 		tm.mu.Unlock()
-		b.check("first event after the request was written", []time.Duration{first}, emulRTT-wroteSlack, emulRTT+emulSlack)
+		b.check("first event after the request was written", []time.Duration{first}, emulRTT-emulWroteSlack, emulRTT+emulSlack)
 		var gaps []time.Duration
 		for i := 1; i < len(events); i++ {
 			gaps = append(gaps, events[i].Sub(events[i-1]))
