@@ -116,7 +116,10 @@ func judgeAcceptance(t *testing.T, base, got map[string]time.Duration, rtts int)
 	check("itl", got[scenario.SourceITL], itl)
 	hs := got[scenario.SourceTLS] - base[scenario.SourceTLS]
 	t.Logf("tls handshake p50 %v, %v without emulation: %v for %d RTT", got[scenario.SourceTLS], base[scenario.SourceTLS], hs, rtts)
-	if want := time.Duration(rtts) * rtt; hs < want-2*time.Millisecond || hs > want+2*time.Millisecond {
-		t.Errorf("handshake spends %v on the network, want %d RTT = %v ± 2ms", hs, rtts, want)
+	// The handshake's CPU time varies between runs too (a lot under the
+	// race detector), so the tolerance grows with it.
+	slack := 2*time.Millisecond + base[scenario.SourceTLS]/2
+	if want := time.Duration(rtts) * rtt; hs < want-slack || hs > want+slack {
+		t.Errorf("handshake spends %v on the network, want %d RTT = %v ± %v", hs, rtts, want, slack)
 	}
 }
