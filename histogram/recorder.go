@@ -40,6 +40,10 @@ type Recorder struct {
 	Counts Counts
 	// Tail keeps the slowest requests with their phases.
 	Tail *Tail
+
+	// interval holds this interval's samples per source when intervals are
+	// kept (KeepIntervals), for interval logs and latency over time.
+	interval map[string]*hdrhistogram.Histogram
 }
 
 // Counts are what a run did with its requests.
@@ -73,6 +77,39 @@ func (r *Recorder) Record(source string, d time.Duration) {
 	}
 	// The value is within bounds, so RecordValue cannot fail.
 	_ = h.RecordValue(us)
+	if r.interval != nil {
+		ih := r.interval[source]
+		if ih == nil {
+			ih = NewHistogram()
+			r.interval[source] = ih
+		}
+		_ = ih.RecordValue(us)
+	}
+}
+
+// KeepIntervals makes the recorder also keep each interval's samples apart,
+// until TakeInterval hands them over.
+func (r *Recorder) KeepIntervals() {
+	if r.interval == nil {
+		r.interval = map[string]*hdrhistogram.Histogram{}
+	}
+}
+
+// TakeInterval returns the samples recorded since the last call, per source
+// (only sources with samples), and starts a new interval. Nil unless
+// KeepIntervals was called.
+func (r *Recorder) TakeInterval() map[string]*hdrhistogram.Histogram {
+	if r.interval == nil {
+		return nil
+	}
+	out := map[string]*hdrhistogram.Histogram{}
+	for src, h := range r.interval {
+		if h.TotalCount() > 0 {
+			out[src] = h
+			r.interval[src] = NewHistogram()
+		}
+	}
+	return out
 }
 
 // Error counts one failed request of class.

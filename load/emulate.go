@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http/httptrace"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -119,12 +120,30 @@ func sampleRTT(model *scenario.Delay, rng *rand.Rand) time.Duration {
 	return max(model.Sample(rng), 0)
 }
 
+// timerLead is how late a timer typically fires on this machine (a few
+// hundred microseconds on a VM), measured once: emulated waits start their
+// timers that much early, so an emulated RTT costs the RTT, not the RTT
+// plus the scheduler's lateness. Capped: a machine busy while measuring
+// must not make every wait short.
+var timerLead = sync.OnceValue(func() time.Duration {
+	const n = 9
+	var late [n]time.Duration
+	for i := range late {
+		start := time.Now()
+		t := time.NewTimer(time.Millisecond)
+		<-t.C
+		late[i] = time.Since(start) - time.Millisecond
+	}
+	slices.Sort(late[:])
+	return min(max(late[n/2], 0), time.Millisecond)
+})
+
 // sleepCtx waits d or until ctx ends, whichever comes first.
 func sleepCtx(ctx context.Context, d time.Duration) {
 	if d <= 0 {
 		return
 	}
-	t := time.NewTimer(d)
+	t := time.NewTimer(max(d-timerLead(), 0))
 	defer t.Stop()
 	select {
 	case <-t.C:
@@ -328,7 +347,7 @@ func (c *emulConn) deliver() {
 			}
 		}
 		now := time.Now()
-		if wait := c.writes[c.next].due.Sub(now); wait > 0 {
+		if wait := c.writes[c.next].due.Sub(now) - timerLead(); wait > 0 {
 			c.mu.Unlock()
 			if timer == nil {
 				timer = time.NewTimer(wait)
@@ -343,6 +362,7 @@ func (c *emulConn) deliver() {
 			}
 		}
 		// Everything due goes in one write: fewer syscalls, same bytes.
+		now = now.Add(timerLead())
 		last := c.next
 		for last+1 < len(c.writes) && !c.writes[last+1].due.After(now) {
 			last++

@@ -23,7 +23,26 @@ type Options struct {
 	// MaxWorkers bounds concurrent requests (and so connections and file
 	// descriptors); 0 means DefaultMaxWorkers.
 	MaxWorkers int
+	// Drain bounds how long an interrupted run waits for requests in
+	// flight before abandoning them; 0 means DefaultDrain.
+	Drain time.Duration
+	// OnTick, when set, is called about once a second, and once more at the
+	// end, on the goroutine that records results: it may read the recorder
+	// (and take its interval) without locks, and must return quickly.
+	OnTick func(Tick)
 }
+
+// Tick is the state of a run at one moment, for progress and interval logs.
+type Tick struct {
+	Elapsed     time.Duration
+	PlannedRate float64 // per second, at Elapsed
+	Rec         *histogram.Recorder
+	InFlight    int64 // requests sent whose result has not arrived
+	Final       bool  // the run is over: nothing more will be recorded
+}
+
+// DefaultDrain is how long an interrupted run waits for requests in flight.
+const DefaultDrain = 5 * time.Second
 
 // DefaultMaxWorkers bounds in-flight requests when Options does not: enough
 // for tens of thousands of requests a second at sub-second latency, well
@@ -64,12 +83,20 @@ func Run(ctx context.Context, sc *scenario.Scenario, opt Options) (*Outcome, err
 	if maxWorkers <= 0 {
 		maxWorkers = DefaultMaxWorkers
 	}
+	drain := opt.Drain
+	if drain <= 0 {
+		drain = DefaultDrain
+	}
 	sched := sc.Schedule()
 	traces := newTraces()
 	base := newTransport(sc, url, opt.TLSConfig, maxWorkers)
 	defer base.CloseIdleConnections()
+	// Every request's context derives from abort, so an interrupted run can
+	// give up on requests still in flight once the drain time has passed.
+	abort, abandon := context.WithCancelCause(context.Background())
+	defer abandon(nil)
 	client := &http.Client{
-		Transport: &transport{base: base, timeout: sc.Target.Timeout.D(), sse: sc.Target.Stream == scenario.StreamSSE, traces: traces, now: time.Now},
+		Transport: &transport{base: base, ctx: abort, timeout: sc.Target.Timeout.D(), sse: sc.Target.Stream == scenario.StreamSSE, traces: traces, now: time.Now},
 	}
 
 	header := http.Header{}
@@ -98,19 +125,47 @@ func Run(ctx context.Context, sc *scenario.Scenario, opt Options) (*Outcome, err
 		case <-ctx.Done():
 			atk.Stop()
 		case <-stopped:
+			return
+		}
+		select {
+		case <-time.After(drain):
+			abandon(errAbandoned)
+		case <-stopped:
 		}
 	}()
+	if opt.OnTick != nil {
+		rec.KeepIntervals()
+	}
 
 	// began precedes vegeta's own start by microseconds, so intended times
 	// are, if anything, early: total latency errs long, never short.
 	began := time.Now()
 	results := atk.Attack(vegeta.NewStaticTargeter(tgt), sched.Pacer(), 0, sc.Name)
-	for res := range results {
-		rr.record(res, traces.take(res.Seq), began.Add(cur.At(int64(res.Seq))))
-		out.SendSpan = max(out.SendSpan, res.Timestamp.Sub(began))
+	ticker := time.NewTicker(time.Second)
+	defer ticker.Stop()
+	tick := func(final bool) {
+		if opt.OnTick == nil {
+			return
+		}
+		el := time.Since(began)
+		opt.OnTick(Tick{Elapsed: el, PlannedRate: sched.Rate(el), Rec: rec, InFlight: int64(traces.len()), Final: final})
+	}
+	for done := false; !done; {
+		select {
+		case res, ok := <-results:
+			if !ok {
+				done = true
+				break
+			}
+			rr.record(res, traces.take(res.Seq), began.Add(cur.At(int64(res.Seq))))
+			out.SendSpan = max(out.SendSpan, res.Timestamp.Sub(began))
+		case <-ticker.C:
+			tick(false)
+		}
 	}
 	out.Elapsed = time.Since(began)
 	out.Interrupted = ctx.Err() != nil && rec.Counts.Sent < out.Planned
+	tick(true)
 	return out, nil
 }
 

@@ -53,6 +53,9 @@ const (
 	ClassDNS      Class = "dns"
 	ClassProtocol Class = "protocol"
 	ClassOther    Class = "other"
+	// ClassAbandoned is a request still in flight when an interrupted run
+	// stopped waiting for it.
+	ClassAbandoned Class = "abandoned"
 )
 
 // Classify names the kind of a transport error by its type, not its text.
@@ -67,6 +70,8 @@ func Classify(err error) Class {
 		return ""
 	case errors.Is(err, errNoEvents), errors.As(err, &malformed):
 		return ClassProtocol
+	case errors.Is(err, errAbandoned):
+		return ClassAbandoned
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, errTimeout):
 		return ClassTimeout
 	case errors.Is(err, syscall.ECONNREFUSED):
@@ -86,6 +91,10 @@ func Classify(err error) Class {
 // errTimeout is the cause of a request's context when target.timeout passes.
 var errTimeout = errors.New("request timed out")
 
+// errAbandoned is the cause of a request's context when an interrupted run
+// stops waiting for it.
+var errAbandoned = errors.New("abandoned: the run was interrupted")
+
 // traces holds the traces of requests in flight, keyed by vegeta's sequence
 // number, until the result reader takes them. Sharded so that workers do not
 // queue on one lock.
@@ -94,6 +103,18 @@ type traces struct {
 		mu sync.Mutex
 		m  map[uint64]*Trace
 	}
+}
+
+// len counts the requests in flight: filed and not yet taken.
+func (t *traces) len() int {
+	n := 0
+	for i := range t.shards {
+		s := &t.shards[i]
+		s.mu.Lock()
+		n += len(s.m)
+		s.mu.Unlock()
+	}
+	return n
 }
 
 func newTraces() *traces {
@@ -128,6 +149,7 @@ func (t *traces) take(seq uint64) *Trace {
 // number (header X-Vegeta-Seq).
 type transport struct {
 	base    http.RoundTripper
+	ctx     context.Context // the run's: ending it abandons every request
 	timeout time.Duration
 	sse     bool // time SSE events (stream: sse)
 	traces  *traces
@@ -142,7 +164,13 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		tr.Seq, _ = strconv.ParseUint(s, 10, 64)
 		t.traces.put(tr)
 	}
-	ctx, cancel := context.WithTimeoutCause(req.Context(), t.timeout, errTimeout)
+	// vegeta's requests carry no context of their own; the run's lets an
+	// interrupted run abandon what is still in flight.
+	parent := t.ctx
+	if parent == nil {
+		parent = req.Context()
+	}
+	ctx, cancel := context.WithTimeoutCause(parent, t.timeout, errTimeout)
 	ctx = httptrace.WithClientTrace(ctx, t.clientTrace(tr))
 	res, err := t.base.RoundTrip(req.WithContext(ctx))
 	if err != nil {
