@@ -8,15 +8,13 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/tailgate-dev/tailgate/budget"
 	"github.com/tailgate-dev/tailgate/load"
-	"github.com/tailgate-dev/tailgate/report"
-	"github.com/tailgate-dev/tailgate/scenario"
 	"github.com/tailgate-dev/tailgate/target"
 )
 
 // runCmd is `tailgate run SCENARIO.yaml`.
 type runCmd struct {
-	format string
-	quiet  bool
+	output outputFlags
+	scen   scenarioFlags
 }
 
 func newRunCmd() *cobra.Command {
@@ -29,18 +27,18 @@ func newRunCmd() *cobra.Command {
 			return c.Run(cmd.Context(), a[0], cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
-	cmd.Flags().StringVar(&c.format, "format", "text", "output format: text or json")
-	cmd.Flags().BoolVarP(&c.quiet, "quiet", "q", false, "print nothing; the exit code is the verdict")
+	c.output.register(cmd)
+	c.scen.register(cmd)
 	return cmd
 }
 
 // Run loads the scenario, starts the embedded service when asked, drives the
 // target and prints the verdict.
 func (c *runCmd) Run(ctx context.Context, path string, stdout, stderr io.Writer) error {
-	if err := checkFormat(c.format); err != nil {
+	if err := c.output.check(); err != nil {
 		return err
 	}
-	sc, err := scenario.Load(path)
+	sc, err := c.scen.load(path)
 	if err != nil {
 		return err
 	}
@@ -54,7 +52,15 @@ func (c *runCmd) Run(ctx context.Context, path string, stdout, stderr io.Writer)
 		opt.URL = srv.URL()
 		opt.TLSConfig = srv.ClientTLS()
 	}
+	tick, closeLog, err := c.output.ticker(sc, stderr)
+	if err != nil {
+		return err
+	}
+	opt.OnTick = tick
 	out, err := load.Run(ctx, sc, opt)
+	if cerr := closeLog(); err == nil && cerr != nil {
+		err = fmt.Errorf("writing the interval log: %w", cerr)
+	}
 	if err != nil {
 		return err
 	}
@@ -68,36 +74,5 @@ func (c *runCmd) Run(ctx context.Context, path string, stdout, stderr io.Writer)
 		Interrupted:     out.Interrupted,
 		LagSource:       load.SourceLag,
 	})
-	if !c.quiet {
-		if err := render(stdout, c.format, res); err != nil {
-			return err
-		}
-	}
-	return verdictError(res)
-}
-
-func checkFormat(f string) error {
-	switch f {
-	case "text", "json":
-		return nil
-	}
-	return usagef("--format %q: use text or json", f)
-}
-
-func render(w io.Writer, format string, res *budget.Result) error {
-	if format == "json" {
-		return report.JSON(w, res)
-	}
-	return report.Text(w, res)
-}
-
-// verdictError maps a verdict to the error that sets the exit code.
-func verdictError(res *budget.Result) error {
-	switch res.Verdict {
-	case budget.Fail:
-		return errGateFailed
-	case budget.Invalid:
-		return errNoVerdict
-	}
-	return nil
+	return c.output.emit(stdout, measured{sc: sc, rec: out.Rec, res: res})
 }
