@@ -23,6 +23,11 @@ type Measurement struct {
 	// LagSource names the histogram of schedule lag; "" when the mode has
 	// no generator to fall behind (simulate).
 	LagSource string
+	// Schedule is the plan that was played (a shard's, in a distributed
+	// run); nil means the scenario's own.
+	Schedule *scenario.Schedule
+	// Started is when the run began; zero for a simulation.
+	Started time.Time
 }
 
 // Judge compares a measurement with the scenario's budget, line by line at
@@ -63,11 +68,18 @@ func Judge(sc *scenario.Scenario, m Measurement) *Result {
 	slices.SortFunc(r.Errors, func(a, b Count) int {
 		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Class, b.Class))
 	})
+	r.Plan = plan(sc, m.Schedule)
+	if !m.Started.IsZero() {
+		r.StartedAt = ptr(m.Started.UTC())
+	}
 	r.Saturation = saturation(m, r.Requests)
 	r.Connections = connections(m.Rec)
 	r.Tail = tail(sc, m.Rec.Tail)
 	if c.Clamped > 0 {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("%d samples exceeded the histogram's range of 1h and were recorded as 1h", c.Clamped))
+	}
+	if c.DroppedMetrics > 0 {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("%d Server-Timing samples were not recorded: the target sent more distinct metric names than tailgate keeps", c.DroppedMetrics))
 	}
 	r.Verdict = verdict(r, m)
 	return r
@@ -199,4 +211,17 @@ func tail(sc *scenario.Scenario, t *histogram.Tail) Tail {
 		out.Phases = append(out.Phases, Phase{Name: name, Source: s.Name, Share: s.Fraction})
 	}
 	return out
+}
+
+func plan(sc *scenario.Scenario, s *scenario.Schedule) Plan {
+	if s == nil {
+		s = sc.Schedule()
+	}
+	p := Plan{Seed: sc.SeedValue(), Requests: s.Requests(), DurationS: s.Duration().Seconds(),
+		MeanRate: s.MeanRate(), PeakRate: s.PeakRate(), Segments: []PlanSegment{}}
+	for _, g := range s.Segments() {
+		p.Segments = append(p.Segments, PlanSegment{Kind: g.Kind, StartS: g.Start.Seconds(),
+			DurationS: g.Duration.Seconds(), Requests: g.Requests, PeakRate: g.Peak})
+	}
+	return p
 }

@@ -14,7 +14,9 @@ type Result struct {
 	Schema      string      `json:"schema"`
 	Scenario    string      `json:"scenario"`
 	Description string      `json:"description,omitempty"`
-	Mode        string      `json:"mode"`    // run | simulate
+	Mode        string      `json:"mode"`                 // run | simulate
+	StartedAt   *time.Time  `json:"started_at,omitempty"` // when the run began (absent for simulate)
+	Plan        Plan        `json:"plan"`
 	Verdict     Verdict     `json:"verdict"` // pass | fail | invalid
 	Partial     bool        `json:"partial"`
 	Reasons     []string    `json:"reasons,omitempty"` // why the verdict is invalid
@@ -137,4 +139,23 @@ type Phase struct {
 	Name   string  `json:"name"`   // the budget line measuring it, or a plain name ("network", "schedule lag")
 	Source string  `json:"source"` // what was measured: connect, tls, server-timing:db, ttft, streaming, lag
 	Share  float64 `json:"share"`  // 0–1
+}
+
+// Plan is the traffic the scenario asked for.
+type Plan struct {
+	Seed      uint64        `json:"seed"`
+	Requests  int64         `json:"requests"`
+	DurationS float64       `json:"duration_s"`
+	MeanRate  float64       `json:"mean_rate"` // per second
+	PeakRate  float64       `json:"peak_rate"` // per second; a Poisson or gamma segment's mean
+	Segments  []PlanSegment `json:"segments"`
+}
+
+// PlanSegment is one traffic segment as planned.
+type PlanSegment struct {
+	Kind      string  `json:"kind"`
+	StartS    float64 `json:"start_s"`
+	DurationS float64 `json:"duration_s"`
+	Requests  int64   `json:"requests"`
+	PeakRate  float64 `json:"peak_rate"`
 }

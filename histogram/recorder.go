@@ -54,6 +54,7 @@ type Counts struct {
 	ByClass        map[string]int64 // errors by class ("http 5xx", "timeout", "refused", …)
 	NewConnections int64            // requests that opened a connection
 	Clamped        int64            // samples above HighestUS, recorded as HighestUS
+	DroppedMetrics int64            // Server-Timing samples of names beyond the bound on distinct names
 }
 
 // NewRecorder returns an empty recorder that keeps the tailSize slowest
@@ -152,6 +153,7 @@ func (r *Recorder) Merge(other *Recorder) {
 	c.Errors += o.Errors
 	c.NewConnections += o.NewConnections
 	c.Clamped += o.Clamped
+	c.DroppedMetrics += o.DroppedMetrics
 	for k, v := range o.ByClass {
 		c.ByClass[k] += v
 	}

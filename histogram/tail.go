@@ -43,7 +43,13 @@ func (t *Tail) Offer(total time.Duration, parts []Part) {
 		if total <= t.slow[0].Total {
 			return
 		}
-		heap.Pop(&t.slow)
+		// Take the place of the fastest kept request, reusing its parts'
+		// memory: when latency climbs (an overloaded target) every request
+		// enters the tail, and this is then on the hot path.
+		s := &t.slow[0]
+		s.Total, s.Parts = total, append(s.Parts[:0], parts...)
+		heap.Fix(&t.slow, 0)
+		return
 	}
 	heap.Push(&t.slow, Slow{Total: total, Parts: slices.Clone(parts)})
 }

@@ -32,8 +32,12 @@ func newTransport(sc *scenario.Scenario, url string, given *tls.Config, maxConns
 		DialContext:         dial,
 		TLSClientConfig:     clientTLS(sc, given),
 		MaxIdleConnsPerHost: maxConns,
-		IdleConnTimeout:     90 * time.Second,
-		Protocols:           &protos,
+		// A dial started for a request that then got a freed connection
+		// completes anyway: without a bound, overload would open
+		// connections (descriptors) beyond the workers that use them.
+		MaxConnsPerHost: maxConns,
+		IdleConnTimeout: 90 * time.Second,
+		Protocols:       &protos,
 		// A compressed body would make byte timings depend on gzip, not the service.
 		DisableCompression: true,
 	}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/tls"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/tailgate-dev/tailgate/histogram"
@@ -26,6 +27,10 @@ type Options struct {
 	// Drain bounds how long an interrupted run waits for requests in
 	// flight before abandoning them; 0 means DefaultDrain.
 	Drain time.Duration
+	// Schedule, when set, replaces the scenario's plan: a shard of it
+	// (scenario.Schedule.Shard) in a distributed run. Planned counts and the
+	// planned rate are then the shard's.
+	Schedule *scenario.Schedule
 	// OnTick, when set, is called about once a second, and once more at the
 	// end, on the goroutine that records results: it may read the recorder
 	// (and take its interval) without locks, and must return quickly.
@@ -83,11 +88,20 @@ func Run(ctx context.Context, sc *scenario.Scenario, opt Options) (*Outcome, err
 	if maxWorkers <= 0 {
 		maxWorkers = DefaultMaxWorkers
 	}
+	// However many are asked for, stay inside the open-file limit (raised
+	// to the hard limit first): running out of descriptors mid-run fails
+	// requests for the generator's sake, not the target's.
+	if c := workerCap(fileLimit()); c > 0 {
+		maxWorkers = min(maxWorkers, c)
+	}
 	drain := opt.Drain
 	if drain <= 0 {
 		drain = DefaultDrain
 	}
-	sched := sc.Schedule()
+	sched := opt.Schedule
+	if sched == nil {
+		sched = sc.Schedule()
+	}
 	traces := newTraces()
 	base := newTransport(sc, url, opt.TLSConfig, maxWorkers)
 	defer base.CloseIdleConnections()
@@ -95,9 +109,8 @@ func Run(ctx context.Context, sc *scenario.Scenario, opt Options) (*Outcome, err
 	// give up on requests still in flight once the drain time has passed.
 	abort, abandon := context.WithCancelCause(context.Background())
 	defer abandon(nil)
-	client := &http.Client{
-		Transport: &transport{base: base, ctx: abort, timeout: sc.Target.Timeout.D(), sse: sc.Target.Stream == scenario.StreamSSE, traces: traces, now: time.Now},
-	}
+	tracing := &transport{base: base, ctx: abort, timeout: sc.Target.Timeout.D(), sse: sc.Target.Stream == scenario.StreamSSE, traces: traces, now: time.Now}
+	client := &http.Client{Transport: tracing}
 
 	header := http.Header{}
 	for k, v := range sc.Target.Headers {
@@ -116,6 +129,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opt Options) (*Outcome, err
 	rec := histogram.NewRecorder(histogram.TailSize(sched.Requests()))
 	out := &Outcome{Rec: rec, Planned: sched.Requests(), PlannedDuration: sched.Duration()}
 	rr := newRecorder(rec, sc.Target.Stream == scenario.StreamSSE)
+	rr.keepMetrics(sc.Budget.Lines)
 	cur := sched.Cursor()
 
 	stopped := make(chan struct{})
@@ -140,7 +154,9 @@ func Run(ctx context.Context, sc *scenario.Scenario, opt Options) (*Outcome, err
 	// began precedes vegeta's own start by microseconds, so intended times
 	// are, if anything, early: total latency errs long, never short.
 	began := time.Now()
-	results := atk.Attack(vegeta.NewStaticTargeter(tgt), sched.Pacer(), 0, sc.Name)
+	// No attack name: vegeta would set an X-Vegeta-Attack header on every
+	// request, a cost per request that tells the target nothing.
+	results := atk.Attack(vegeta.NewStaticTargeter(tgt), sched.Pacer(), 0, "")
 	ticker := time.NewTicker(time.Second)
 	defer ticker.Stop()
 	tick := func(final bool) {
@@ -157,7 +173,9 @@ func Run(ctx context.Context, sc *scenario.Scenario, opt Options) (*Outcome, err
 				done = true
 				break
 			}
-			rr.record(res, traces.take(res.Seq), began.Add(cur.At(int64(res.Seq))))
+			tr := traces.take(res.Seq)
+			rr.record(res, tr, began.Add(cur.At(int64(res.Seq))))
+			tracing.release(tr)
 			out.SendSpan = max(out.SendSpan, res.Timestamp.Sub(began))
 		case <-ticker.C:
 			tick(false)
@@ -178,23 +196,48 @@ const (
 // recorder files results into histograms. It runs on the one goroutine that
 // drains vegeta's results, so it needs no locks.
 type recorder struct {
-	rec   *histogram.Recorder
-	sse   bool
-	names map[string]string // Server-Timing name → source, so recording does not allocate
-	parts []histogram.Part  // scratch for tail attribution
+	rec      *histogram.Recorder
+	sse      bool
+	names    map[string]string // Server-Timing name → source, so recording does not allocate
+	budgeted int               // names reserved for budget lines
+	parts    []histogram.Part  // scratch for tail attribution
 }
 
 func newRecorder(rec *histogram.Recorder, sse bool) *recorder {
 	return &recorder{rec: rec, sse: sse, names: map[string]string{}}
 }
 
+// maxMetricNames bounds the distinct Server-Timing names given their own
+// histogram (~190 KB each): a server that puts request IDs in names must not
+// grow memory without bound. Names a budget line measures are always kept.
+const maxMetricNames = 32
+
+// metricSource names the source of a Server-Timing metric, "" when the
+// metric is one name too many to keep.
 func (r *recorder) metricSource(name string) string {
 	src, ok := r.names[name]
 	if !ok {
+		if len(r.names) >= maxMetricNames+r.budgeted {
+			r.rec.Counts.DroppedMetrics++
+			return ""
+		}
 		src = scenario.ServerTimingPrefix + name
 		r.names[name] = src
 	}
 	return src
+}
+
+// keepMetrics reserves the Server-Timing names the budget measures, so the
+// bound on names never drops one a line judges.
+func (r *recorder) keepMetrics(lines []scenario.Line) {
+	for _, l := range lines {
+		if name, ok := strings.CutPrefix(l.Source, scenario.ServerTimingPrefix); ok {
+			if _, seen := r.names[name]; !seen {
+				r.names[name] = l.Source
+				r.budgeted++
+			}
+		}
+	}
 }
 
 // record files one result. intended is when the schedule meant to send it:
@@ -243,7 +286,9 @@ func (r *recorder) record(res *vegeta.Result, tr *Trace, intended time.Time) {
 		rec.Record(scenario.SourceITL, g)
 	}
 	for _, m := range tr.Metrics {
-		rec.Record(r.metricSource(m.Name), m.Dur)
+		if src := r.metricSource(m.Name); src != "" {
+			rec.Record(src, m.Dur)
+		}
 	}
 	if total > rec.Tail.Floor() {
 		rec.Tail.Offer(total, r.attribute(res, tr, lag, end))
@@ -282,8 +327,10 @@ func (r *recorder) attribute(res *vegeta.Result, tr *Trace, lag time.Duration, e
 	var server time.Duration
 	for _, m := range tr.Metrics {
 		d := time.Duration(float64(m.Dur) * scale)
-		add(r.metricSource(m.Name), d)
-		server += d
+		if src := r.metricSource(m.Name); src != "" {
+			add(src, d)
+			server += d
+		}
 	}
 	firstPart := scenario.SourceTTFB
 	if r.sse {

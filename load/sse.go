@@ -9,8 +9,10 @@ import (
 )
 
 // maxEventSize bounds one SSE event: far above a token's, low enough that a
-// stream without event boundaries cannot take the generator's memory.
-const maxEventSize = 1 << 20
+// stream without event boundaries cannot take the generator's memory, nor,
+// dribbled a byte at a time, its CPU (the parser rescans an unfinished event
+// on every read: quadratic in the event's size).
+const maxEventSize = 64 << 10
 
 // maxGaps bounds the inter-event gaps kept per request.
 const maxGaps = 1 << 16

@@ -10,6 +10,7 @@ import (
 	"net/http/httptrace"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -37,6 +38,41 @@ type Trace struct {
 	Class Class // error class when Err is set
 
 	dnsStart, connStart, tlsStart, wrote time.Time
+
+	// idle is set when the connection came straight from the idle pool, so
+	// no dial was started on this request's behalf; written when the request
+	// was written in full. Only such a trace can be reused (transport.release):
+	// a dial started for a request can outlive it and call its hooks later.
+	idle    bool
+	written atomic.Bool
+	// key is Seq+1 while the trace is filed in traces (0 when not): read
+	// atomically, since a worker may look at a slot's trace just as the
+	// recorder hands it back for reuse.
+	key atomic.Uint64
+
+	// mu orders the hooks that run on other goroutines than the request's:
+	// dials (dns, connect, tls) and the connection's write and read loops.
+	// connected closes the window in which a dial may write its phases.
+	mu        sync.Mutex
+	connected bool
+
+	mem traceMem
+}
+
+// traceMem is what a Trace keeps when it is reused for another request: the
+// hooks (one closure set per Trace, not per request), the run's context
+// carrying them, and the body wrappers.
+type traceMem struct {
+	hooks httptrace.ClientTrace
+	ctx   context.Context // nil until the transport first uses the Trace
+	b     body
+	sb    sseBody
+}
+
+// reset clears the measurements for the next request, keeping the memory
+// that serves again: hooks, context, body wrappers and the slices' arrays.
+func (tr *Trace) reset() {
+	*tr = Trace{Gaps: tr.Gaps[:0], Metrics: tr.Metrics[:0], mem: tr.mem}
 }
 
 // Class is the kind of failure of a request.
@@ -95,51 +131,76 @@ var errTimeout = errors.New("request timed out")
 // stops waiting for it.
 var errAbandoned = errors.New("abandoned: the run was interrupted")
 
-// traces holds the traces of requests in flight, keyed by vegeta's sequence
-// number, until the result reader takes them. Sharded so that workers do not
-// queue on one lock.
+// traces hands each request's Trace from the worker that made the request
+// to the goroutine that records its result, by vegeta's sequence number.
+// A trace goes into the slot of a table indexed by its number, with one
+// atomic operation each way and no lock; only when that slot is still held
+// by a request sent len(slots) numbers earlier (a stalled one) does it go to
+// a map under a lock.
 type traces struct {
-	shards [64]struct {
-		mu sync.Mutex
-		m  map[uint64]*Trace
-	}
+	slots []atomic.Pointer[Trace]
+	mask  uint64
+
+	mu    sync.Mutex
+	spill map[uint64]*Trace
+}
+
+// traceSlots is the size of the table: a request spills into the map only
+// when 65,536 later ones were sent while it was in flight.
+const traceSlots = 1 << 16
+
+func newTraces() *traces {
+	return &traces{slots: make([]atomic.Pointer[Trace], traceSlots), mask: traceSlots - 1, spill: map[uint64]*Trace{}}
 }
 
 // len counts the requests in flight: filed and not yet taken.
 func (t *traces) len() int {
 	n := 0
-	for i := range t.shards {
-		s := &t.shards[i]
-		s.mu.Lock()
-		n += len(s.m)
-		s.mu.Unlock()
+	for i := range t.slots {
+		if t.slots[i].Load() != nil {
+			n++
+		}
 	}
+	t.mu.Lock()
+	n += len(t.spill)
+	t.mu.Unlock()
 	return n
 }
 
-func newTraces() *traces {
-	t := &traces{}
-	for i := range t.shards {
-		t.shards[i].m = map[uint64]*Trace{}
-	}
-	return t
-}
-
+// put files tr under tr.Seq. A second trace of the same number (the
+// request after a redirect) replaces the first.
 func (t *traces) put(tr *Trace) {
-	s := &t.shards[tr.Seq%uint64(len(t.shards))]
-	s.mu.Lock()
-	s.m[tr.Seq] = tr
-	s.mu.Unlock()
+	key := tr.Seq + 1
+	tr.key.Store(key)
+	s := &t.slots[tr.Seq&t.mask]
+	for {
+		old := s.Load()
+		if old != nil && old.key.Load() != key {
+			break
+		}
+		if s.CompareAndSwap(old, tr) {
+			return
+		}
+	}
+	t.mu.Lock()
+	t.spill[tr.Seq] = tr
+	t.mu.Unlock()
 }
 
 // take removes and returns the trace of seq, nil when the request never
-// reached the transport.
+// reached the transport. A trace is only ever removed by the take of its
+// own number, so one that is not in its slot was spilled.
 func (t *traces) take(seq uint64) *Trace {
-	s := &t.shards[seq%uint64(len(t.shards))]
-	s.mu.Lock()
-	tr := s.m[seq]
-	delete(s.m, seq)
-	s.mu.Unlock()
+	s := &t.slots[seq&t.mask]
+	if tr := s.Load(); tr != nil && tr.key.Load() == seq+1 && s.CompareAndSwap(tr, nil) {
+		return tr
+	}
+	t.mu.Lock()
+	tr, ok := t.spill[seq]
+	if ok {
+		delete(t.spill, seq)
+	}
+	t.mu.Unlock()
 	return tr
 }
 
@@ -154,38 +215,77 @@ type transport struct {
 	sse     bool // time SSE events (stream: sse)
 	traces  *traces
 	now     func() time.Time
+
+	// pool holds traces of finished requests for reuse (see release), so a
+	// request costs no Trace, hooks or body wrapper allocations.
+	pool sync.Pool
 }
 
 const seqHeader = "X-Vegeta-Seq"
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	tr := &Trace{Start: t.now()}
+	tr := t.get()
+	tr.Start = t.now()
 	if s := req.Header.Get(seqHeader); s != "" {
 		tr.Seq, _ = strconv.ParseUint(s, 10, 64)
 		t.traces.put(tr)
 	}
 	// vegeta's requests carry no context of their own; the run's lets an
-	// interrupted run abandon what is still in flight.
-	parent := t.ctx
-	if parent == nil {
-		parent = req.Context()
+	// interrupted run abandon what is still in flight. The hooks ride on a
+	// context made once per Trace; only the timeout is made per request.
+	traced := tr.mem.ctx
+	if traced == nil {
+		traced = httptrace.WithClientTrace(req.Context(), &tr.mem.hooks)
+		if t.ctx != nil {
+			traced = httptrace.WithClientTrace(t.ctx, &tr.mem.hooks)
+			tr.mem.ctx = traced
+		}
 	}
-	ctx, cancel := context.WithTimeoutCause(parent, t.timeout, errTimeout)
-	ctx = httptrace.WithClientTrace(ctx, t.clientTrace(tr))
+	ctx, cancel := context.WithTimeoutCause(traced, t.timeout, errTimeout)
 	res, err := t.base.RoundTrip(req.WithContext(ctx))
 	if err != nil {
 		tr.fail(t.now(), cause(ctx, err)) // before cancel, which would become the cause
 		cancel()
 		return nil, err
 	}
+	if res.ProtoMajor != 1 {
+		// HTTP/2 shares dials between requests: keep such traces out of reuse.
+		tr.idle = false
+	}
 	tr.Metrics = ParseServerTiming(tr.Metrics, res.Header.Values("Server-Timing"))
-	b := &body{rc: res.Body, tr: tr, ctx: ctx, cancel: cancel, now: t.now}
+	b := &tr.mem.b
+	*b = body{rc: res.Body, tr: tr, ctx: ctx, cancel: cancel, now: t.now}
 	if t.sse && res.StatusCode >= 200 && res.StatusCode < 300 {
-		res.Body = &sseBody{body: b}
+		tr.mem.sb = sseBody{body: b}
+		res.Body = &tr.mem.sb
 	} else {
 		res.Body = b
 	}
 	return res, nil
+}
+
+// get returns a trace to fill: a released one, or a new one with its hooks.
+func (t *transport) get() *Trace {
+	if tr, ok := t.pool.Get().(*Trace); ok {
+		return tr
+	}
+	tr := &Trace{}
+	tr.mem.hooks = t.hooks(tr)
+	return tr
+}
+
+// release offers tr, whose result has been recorded, for reuse. Only a
+// request that ended cleanly on a connection from the idle pool qualifies:
+// after a failure, or when a dial was started for the request (a dial
+// outlives the request that asked for it), a hook may still fire later and
+// must not write into another request's trace; those traces are left to
+// the garbage collector.
+func (t *transport) release(tr *Trace) {
+	if tr == nil || tr.mem.ctx == nil || tr.Err != nil || !tr.idle || !tr.written.Load() || !tr.mem.b.done {
+		return
+	}
+	tr.reset()
+	t.pool.Put(tr)
 }
 
 // cause prefers the context's cause (our timeout) over the error it produced.
@@ -203,29 +303,84 @@ func (tr *Trace) fail(at time.Time, err error) {
 	tr.End = at
 }
 
-func (t *transport) clientTrace(tr *Trace) *httptrace.ClientTrace {
-	return &httptrace.ClientTrace{
-		DNSStart: func(httptrace.DNSStartInfo) { tr.dnsStart = t.now() },
+// hooks are tr's httptrace hooks, made once per Trace: they fill whatever
+// request tr is serving.
+func (t *transport) hooks(tr *Trace) httptrace.ClientTrace {
+	now := t.now
+	return httptrace.ClientTrace{
+		// A dial runs on its own goroutine and can outlive the request that
+		// started it (the request took a connection another one freed), so
+		// the dial's phases are written under tr.mu, and only until the
+		// request has its connection.
+		GetConn: func(string) {
+			tr.mu.Lock()
+			tr.connected = false
+			tr.mu.Unlock()
+		},
+		DNSStart: func(httptrace.DNSStartInfo) {
+			tr.mu.Lock()
+			if !tr.connected {
+				tr.dnsStart = now()
+			}
+			tr.mu.Unlock()
+		},
 		DNSDone: func(httptrace.DNSDoneInfo) {
-			if !tr.dnsStart.IsZero() {
-				tr.DNS = t.now().Sub(tr.dnsStart)
+			tr.mu.Lock()
+			if !tr.connected && !tr.dnsStart.IsZero() {
+				tr.DNS = now().Sub(tr.dnsStart)
 			}
+			tr.mu.Unlock()
 		},
-		ConnectStart: func(string, string) { tr.connStart = t.now() },
+		ConnectStart: func(string, string) {
+			tr.mu.Lock()
+			if !tr.connected {
+				tr.connStart = now()
+			}
+			tr.mu.Unlock()
+		},
 		ConnectDone: func(_, _ string, err error) {
-			if err == nil && !tr.connStart.IsZero() {
-				tr.Connect = t.now().Sub(tr.connStart)
+			tr.mu.Lock()
+			if !tr.connected && err == nil && !tr.connStart.IsZero() {
+				tr.Connect = now().Sub(tr.connStart)
 			}
+			tr.mu.Unlock()
 		},
-		TLSHandshakeStart: func() { tr.tlsStart = t.now() },
+		TLSHandshakeStart: func() {
+			tr.mu.Lock()
+			if !tr.connected {
+				tr.tlsStart = now()
+			}
+			tr.mu.Unlock()
+		},
 		TLSHandshakeDone: func(_ tls.ConnectionState, err error) {
-			if err == nil && !tr.tlsStart.IsZero() {
-				tr.TLS = t.now().Sub(tr.tlsStart)
+			tr.mu.Lock()
+			if !tr.connected && err == nil && !tr.tlsStart.IsZero() {
+				tr.TLS = now().Sub(tr.tlsStart)
 			}
+			tr.mu.Unlock()
 		},
-		GotConn:              func(i httptrace.GotConnInfo) { tr.NewConn = !i.Reused },
-		WroteRequest:         func(httptrace.WroteRequestInfo) { tr.wrote = t.now() },
-		GotFirstResponseByte: func() { tr.TTFB = t.now().Sub(tr.wrote) },
+		GotConn: func(i httptrace.GotConnInfo) {
+			tr.mu.Lock()
+			tr.connected = true
+			tr.mu.Unlock()
+			tr.NewConn = !i.Reused
+			tr.idle = i.Reused && i.WasIdle
+		},
+		// The request is written on the connection's write goroutine and its
+		// response read on the read goroutine: the two meet under tr.mu.
+		WroteRequest: func(httptrace.WroteRequestInfo) {
+			tr.mu.Lock()
+			tr.wrote = now()
+			tr.mu.Unlock()
+			tr.written.Store(true)
+		},
+		GotFirstResponseByte: func() {
+			tr.mu.Lock()
+			if !tr.wrote.IsZero() {
+				tr.TTFB = now().Sub(tr.wrote)
+			}
+			tr.mu.Unlock()
+		},
 	}
 }
 

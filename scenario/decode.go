@@ -162,26 +162,32 @@ func (d *decoder) decode(data []byte) (*Scenario, error) {
 	if err != nil {
 		return nil, err
 	}
-	d.root = body
-	d.unsupported(body)
+	return d.decodeTree(body)
+}
+
+// decodeTree decodes and validates the scenario held in root, the body of
+// d.ast's document (or a tree --set overrides have changed).
+func (d *decoder) decodeTree(root ast.Node) (*Scenario, error) {
+	d.root = root
+	// An override's value may hold what a file may not (an anchor, a tag).
+	d.unsupported(root)
 	if len(d.probs) > 0 {
 		return nil, d.fail(d.probs...)
 	}
-	if _, ok := body.(*ast.MappingNode); !ok {
-		return nil, d.fail(d.at(body, "", "a scenario is a mapping (with keys "+strings.Join(keysOf(reflect.TypeFor[Scenario]()), ", ")+"), got "+describe(body)))
+	if _, ok := root.(*ast.MappingNode); !ok {
+		return nil, d.fail(d.at(root, "", "a scenario is a mapping (with keys "+strings.Join(keysOf(reflect.TypeFor[Scenario]()), ", ")+"), got "+describe(root)))
 	}
 	// check finds every decoding problem it can, with its key path; go-yaml
 	// stops at the first.
-	d.check(body, reflect.TypeFor[Scenario](), "")
+	d.check(root, reflect.TypeFor[Scenario](), "")
 	if len(d.probs) > 0 {
 		return nil, d.fail(d.probs...)
 	}
 	var sc Scenario
-	if err := yaml.NodeToValue(body, &sc, yaml.Strict()); err != nil {
+	if err := yaml.NodeToValue(root, &sc, yaml.Strict()); err != nil {
 		return nil, d.yamlError(err)
 	}
-	probs := validate(&sc, filepath.Dir(d.file))
-	if len(probs) > 0 {
+	if probs := validate(&sc, filepath.Dir(d.file)); len(probs) > 0 {
 		for _, p := range probs {
 			d.probs = append(d.probs, d.locate(p))
 		}

@@ -431,8 +431,10 @@ func FuzzSchedule(f *testing.F) {
 				if n := float64(info.Requests); n < want-1e-6 || n > want+1+1e-6 {
 					t.Fatalf("segment %d (%s): %d requests, want Λ(d) = %v (+1)", i, seg.Kind(), info.Requests, want)
 				}
-			} else if info.Requests < 1 {
-				t.Fatalf("random segment %d has no request, want one at its start", i)
+			} else if info.Requests < 0 {
+				// A random segment may send nothing: its first arrival comes
+				// one gap in, which can fall past a short segment's end.
+				t.Fatalf("random segment %d has %d requests", i, info.Requests)
 			}
 			start += seg.Duration()
 			requests += info.Requests

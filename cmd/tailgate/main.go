@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/spf13/cobra"
 	"github.com/tailgate-dev/tailgate/scenario"
@@ -42,7 +40,7 @@ func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 // run executes one command line and returns its exit code.
 func run(args []string, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptContext(context.Background(), stderr)
 	defer stop()
 	root := newRoot(stdout, stderr)
 	root.SetArgs(args)
@@ -87,8 +85,13 @@ Exit codes: 0 within budget, 1 over budget, 2 invalid input, 3 no trustworthy ve
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(
 		newRunCmd(),
+		newSimulateCmd(),
 		newValidateCmd(),
 		newServeCmd(),
+		newCompareCmd(),
+		newReportCmd(),
+		newMergeCmd(),
+		newPlotCmd(),
 	)
 	return root
 }

@@ -61,15 +61,16 @@ func (o *outputFlags) emit(stdout io.Writer, m measured) error {
 
 // ticker returns what a run calls every second: the interval log when
 // artifacts are written, and progress unless quiet. It returns a closer for
-// the interval log.
-func (o *outputFlags) ticker(sc *scenario.Scenario, stderr io.Writer) (func(load.Tick), func() error, error) {
+// the interval log. sched is the plan the run sends (a shard's in a
+// distributed run), whose planned counts the interval log keeps.
+func (o *outputFlags) ticker(sc *scenario.Scenario, sched *scenario.Schedule, stderr io.Writer) (func(load.Tick), func() error, error) {
 	var ticks []func(load.Tick)
 	closeLog := func() error { return nil }
 	if o.out != "" {
 		if err := os.MkdirAll(o.out, 0o755); err != nil {
 			return nil, nil, usagef("--out %s: %v", o.out, err)
 		}
-		tick, closer, err := openIntervalLog(o.out, sc)
+		tick, closer, err := openIntervalLogOf(o.out, sc, sched)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -98,7 +99,7 @@ func render(w io.Writer, format string, res *budget.Result) error {
 	case "json":
 		return report.JSON(w, res)
 	case "markdown":
-		return renderMarkdown(w, res)
+		return report.Markdown(w, res)
 	}
 	return report.Text(w, res)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/tailgate-dev/tailgate/budget"
@@ -15,6 +16,8 @@ import (
 type runCmd struct {
 	output outputFlags
 	scen   scenarioFlags
+	shard  shardFlags
+	safety safetyFlags
 }
 
 func newRunCmd() *cobra.Command {
@@ -29,6 +32,8 @@ func newRunCmd() *cobra.Command {
 	}
 	c.output.register(cmd)
 	c.scen.register(cmd)
+	c.shard.register(cmd)
+	c.safety.register(cmd)
 	return cmd
 }
 
@@ -42,9 +47,17 @@ func (c *runCmd) Run(ctx context.Context, path string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
+	if err := c.safety.check(ctx, sc, c.output.quiet, stderr); err != nil {
+		return err
+	}
 	var opt load.Options
+	if opt.Schedule, err = c.shard.schedule(sc, c.output.quiet, stderr); err != nil {
+		return err
+	}
 	if sc.Target.Embedded() {
-		srv, err := target.Start(ctx, sc, "127.0.0.1:0")
+		// The service outlives an interruption (ctx) until the drain is
+		// over, so requests in flight finish instead of failing as resets.
+		srv, err := target.Start(context.WithoutCancel(ctx), sc, "127.0.0.1:0")
 		if err != nil {
 			return fmt.Errorf("starting the embedded service: %w", err)
 		}
@@ -52,7 +65,10 @@ func (c *runCmd) Run(ctx context.Context, path string, stdout, stderr io.Writer)
 		opt.URL = srv.URL()
 		opt.TLSConfig = srv.ClientTLS()
 	}
-	tick, closeLog, err := c.output.ticker(sc, stderr)
+	if err := c.shard.wait(ctx, c.output.quiet, stderr); err != nil {
+		return err
+	}
+	tick, closeLog, err := c.output.ticker(sc, opt.Schedule, stderr)
 	if err != nil {
 		return err
 	}
@@ -73,6 +89,7 @@ func (c *runCmd) Run(ctx context.Context, path string, stdout, stderr io.Writer)
 		Elapsed:         out.Elapsed,
 		Interrupted:     out.Interrupted,
 		LagSource:       load.SourceLag,
+		Started:         time.Now().Add(-out.Elapsed),
 	})
 	return c.output.emit(stdout, measured{sc: sc, rec: out.Rec, res: res})
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/tailgate-dev/tailgate/budget"
+	"github.com/tailgate-dev/tailgate/budget/sim"
+	"github.com/tailgate-dev/tailgate/histogram"
 	"github.com/tailgate-dev/tailgate/report"
 	"github.com/tailgate-dev/tailgate/scenario"
 )
@@ -81,11 +83,46 @@ func describe(w io.Writer, sc *scenario.Scenario) {
 	for _, warn := range budget.PhysicsWarnings(sc) {
 		fmt.Fprintf(w, "  warning: %s\n", warn)
 	}
+	explain(w, sc)
+}
+
+// maxExplainRequests bounds the simulation validate runs for the composed
+// p99: a second or so of simulating.
+const maxExplainRequests = 2_000_000
+
+// explain prints the budget explained. The composed p99 comes from a
+// simulation of the plan, unless the plan is too large to simulate quickly.
+func explain(w io.Writer, sc *scenario.Scenario) {
+	var rec *histogram.Recorder
+	if sc.Schedule().Requests() <= maxExplainRequests {
+		rec = sim.Run(sc).Rec
+	}
+	e := budget.Explain(sc, rec)
+	fmt.Fprintln(w, "  the budget explained")
+	row := func(label, text string) {
+		if text != "" {
+			fmt.Fprintf(w, "    %-10s %s\n", label, text)
+		}
+	}
+	// The plan's network line above already gives the floor.
+	row("network", e.ModelVsFloor())
+	row("handshake", e.Handshake())
+	for i, l := range e.Composition() {
+		label := ""
+		if i == 0 {
+			label = "p99s"
+		}
+		row(label, l)
+	}
+	if rec == nil {
+		row("", fmt.Sprintf("(the plan is over %d requests: run tailgate simulate for the composed p99)", maxExplainRequests))
+	}
 }
 
 func targetLabel(sc *scenario.Scenario) string {
 	if sc.Target.Embedded() {
 		return "embedded (built-in simulated service)"
 	}
-	return sc.Target.URL
+	// A ${VAR} in the URL (a key in the query, say) is a secret.
+	return maskSecrets(sc.Target.URL, sc.Secrets)
 }

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"errors"
+	"io"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/tailgate-dev/tailgate/budget"
+	"github.com/tailgate-dev/tailgate/report"
+)
+
+// compareCmd is `tailgate compare BASE.json NEW.json`.
+type compareCmd struct {
+	maxRegression string
+	format        string
+}
+
+func newCompareCmd() *cobra.Command {
+	c := &compareCmd{}
+	cmd := &cobra.Command{
+		Use:   "compare BASE.json NEW.json",
+		Short: "Regression gate between two runs' report.json",
+		Long: `compare sets every line and percentile of NEW.json against BASE.json and prints
+the change, absolute and relative, as a table that is also Markdown.
+
+A percentile regresses when it grew by more than --max-regression of the base
+value AND by more than HDR precision (the new value's bucket starts over 0.1%
+above the base), so histogram rounding never fails the gate. The errors line
+compares shares; its precision is one request. Lines in only one report are
+listed, not failed.
+
+Exit codes: 0 no regression, 1 a regression, 2 unreadable input or not a
+tailgate.report/v1 document.`,
+		Args: args(2, "BASE.json and NEW.json"),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			return c.Run(a[0], a[1], cmd.OutOrStdout())
+		},
+	}
+	cmd.Flags().StringVar(&c.maxRegression, "max-regression", "10%", "allowed increase of a percentile over the base, in percent (10% or 2.5%)")
+	cmd.Flags().StringVar(&c.format, "format", "text", "output format: text or markdown")
+	return cmd
+}
+
+// Run reads both reports, compares them and prints the table; the error
+// carries the exit code.
+func (c *compareCmd) Run(basePath, newPath string, stdout io.Writer) error {
+	allow, err := parsePercent(c.maxRegression)
+	if err != nil {
+		return usagef("--max-regression %q: %v", c.maxRegression, err)
+	}
+	if c.format != "text" && c.format != "markdown" {
+		return usagef("--format %q: use text or markdown", c.format)
+	}
+	base, err := readReport(basePath)
+	if err != nil {
+		return err
+	}
+	next, err := readReport(newPath)
+	if err != nil {
+		return err
+	}
+	cmp := report.Compare(base, next, allow)
+	render := report.CompareText
+	if c.format == "markdown" {
+		render = report.CompareMarkdown
+	}
+	if err := render(stdout, cmp); err != nil {
+		return err
+	}
+	if cmp.Regressions() > 0 {
+		return errGateFailed
+	}
+	return nil
+}
+
+// readReport reads a report.json; any problem is invalid input (exit 2).
+func readReport(path string) (*budget.Result, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	defer f.Close()
+	r, err := report.Read(f)
+	if err != nil {
+		return nil, usagef("%s: %v", path, err)
+	}
+	return r, nil
+}
+
+// parsePercent reads "10%" or "10" as 0.1.
+func parsePercent(s string) (float64, error) {
+	v, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), "%")), 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, errors.New("want a percentage such as 10%")
+	}
+	if v < 0 {
+		return 0, errors.New("must not be negative")
+	}
+	return v / 100, nil
+}

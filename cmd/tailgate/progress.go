@@ -1,0 +1,101 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/tailgate-dev/tailgate/load"
+	"github.com/tailgate-dev/tailgate/report"
+	"github.com/tailgate-dev/tailgate/scenario"
+)
+
+// plainEvery is how often progress prints a line where it cannot redraw one
+// (a CI log): often enough to show a run is alive, rarely enough to read.
+const plainEvery = 5 * time.Second
+
+// newProgress returns what reports a run's progress on w (stderr, so stdout
+// stays the report): on a terminal, one status line redrawn in place every
+// tick and cleared at the end; elsewhere, a plain line every plainEvery.
+func newProgress(w io.Writer, sc *scenario.Scenario) func(load.Tick) {
+	return newProgressFor(w, sc).tick
+}
+
+func newProgressFor(w io.Writer, sc *scenario.Scenario) *progress {
+	var total time.Duration
+	for _, seg := range sc.Traffic {
+		total += seg.Duration()
+	}
+	// Only a terminal (safety.go's test: a character device, not /dev/null)
+	// can redraw a line.
+	f, ok := w.(*os.File)
+	return &progress{w: w, live: ok && isTerminal(f), total: total, every: plainEvery}
+}
+
+// progress turns ticks into status lines. Ticks come from one goroutine, so
+// it needs no locks; times come from the ticks, so tests need no clock.
+type progress struct {
+	w     io.Writer
+	live  bool
+	total time.Duration
+	every time.Duration
+
+	next     time.Duration // plain: when the next line is due
+	width    int           // live: length of the line on screen
+	lastAt   time.Duration // when the previous tick was
+	lastSent int64         // requests issued by the previous tick
+}
+
+func (p *progress) tick(t load.Tick) {
+	if t.Final {
+		if p.live && p.width > 0 {
+			fmt.Fprintf(p.w, "\r%s\r", strings.Repeat(" ", p.width))
+			p.width = 0
+		}
+		return
+	}
+	line := p.status(t)
+	if p.live {
+		// Spaces over what is left of a longer previous line.
+		n := utf8.RuneCountInString(line)
+		fmt.Fprintf(p.w, "\r%s%s", line, strings.Repeat(" ", max(p.width-n, 0)))
+		p.width = n
+		return
+	}
+	if p.next == 0 {
+		p.next = p.every
+	}
+	if t.Elapsed >= p.next {
+		fmt.Fprintln(p.w, line)
+		for p.next <= t.Elapsed {
+			p.next += p.every
+		}
+	}
+}
+
+// status is one line: "12s/60s  80.2/s (planned 80/s)  in flight 12  errors 3 (0.1%)  p99 total 1.32s".
+func (p *progress) status(t load.Tick) string {
+	var sent, errs int64
+	p99 := "-"
+	if t.Rec != nil {
+		c := t.Rec.Counts
+		sent, errs = c.Sent, c.Errors
+		if d, _, ok := t.Rec.Percentile(scenario.SourceTotal, 99); ok {
+			p99 = report.Millis(float64(d) / float64(time.Millisecond))
+		}
+	}
+	// Requests issued: finished or still in flight. The rate is over the
+	// last interval, what the generator is doing now.
+	issued := sent + t.InFlight
+	rate := 0.0
+	if dt := t.Elapsed - p.lastAt; dt > 0 {
+		rate = float64(issued-p.lastSent) / dt.Seconds()
+	}
+	p.lastAt, p.lastSent = t.Elapsed, issued
+	return fmt.Sprintf("%s/%s  %s/s (planned %s/s)  in flight %d  errors %d (%s)  p99 total %s",
+		report.Seconds(t.Elapsed.Seconds()), report.Seconds(p.total.Seconds()),
+		report.Rate(rate), report.Rate(t.PlannedRate), t.InFlight, errs, report.Share(errs, sent), p99)
+}

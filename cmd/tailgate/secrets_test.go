@@ -1,0 +1,144 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// secret is the value of TAILGATE_SECRET in these tests: unlike anything
+// tailgate prints, so finding it anywhere is a leak.
+const secret = "tg-s3cret-Qx7vZ2pL9w"
+
+// secretScenarios use ${TAILGATE_SECRET} in a header, the body and (for
+// the unreachable target) the URL.
+var secretScenarios = map[string]string{
+	"chat.yaml": `name: chat
+target:
+  url: embedded
+  stream: sse
+  headers:
+    Authorization: Bearer ${TAILGATE_SECRET}
+    X-Api-Key: ${TAILGATE_SECRET}
+  body: '{"token": "${TAILGATE_SECRET}", "messages": [{"role": "user", "content": "hi"}]}'
+traffic:
+  - constant: {rate: 20/s, duration: 1s}
+service:
+  database: {fixed: 2ms}
+  ttft: {fixed: 5ms}
+  tokens: 3
+  itl: {fixed: 1ms}
+budget:
+  database: {p99: 1s}
+  ttft: {p99: 2s}
+  total: {p99: 3s}
+  errors: 1%
+`,
+	"unreachable.yaml": `name: unreachable
+target:
+  url: "http://127.0.0.1:1/v1/chat?key=${TAILGATE_SECRET}"
+  headers:
+    Authorization: Bearer ${TAILGATE_SECRET}
+  body: '{"token": "${TAILGATE_SECRET}"}'
+traffic:
+  - constant: {rate: 10/s, duration: 500ms}
+budget:
+  total: {p99: 1s}
+`,
+	// Invalid for another reason: the error quotes the file, not the value.
+	"invalid.yaml": `target:
+  url: embedded
+  headers:
+    Authorization: Bearer ${TAILGATE_SECRET}
+traffic:
+  - constant: {rate: 10/s, duration: -1s}
+budget:
+  total: {p99: 1s}
+`,
+}
+
+// TestSecretsAreNeverShown runs every command that reads a scenario on
+// scenarios holding a secret from the environment, and searches stdout,
+// stderr, every artifact and the GitHub step summary for it.
+func TestSecretsAreNeverShown(t *testing.T) {
+	bin := tailgateBinary(t)
+	dir := t.TempDir()
+	for name, y := range secretScenarios {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(y), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	summary := filepath.Join(dir, "step-summary.md")
+	env := append(os.Environ(), "TAILGATE_SECRET="+secret, "GITHUB_STEP_SUMMARY="+summary)
+
+	cases := []struct {
+		args []string
+		code int
+	}{
+		{[]string{"run", "--out", "out-run", "chat.yaml"}, -1}, // 0, or 3 on a machine too busy to keep the schedule
+		{[]string{"run", "--format", "json", "--out", "out-json", "chat.yaml"}, -1},
+		{[]string{"run", "--format", "markdown", "chat.yaml"}, -1},
+		{[]string{"run", "--out", "out-unreachable", "unreachable.yaml"}, exitNoTrust},
+		{[]string{"run", "--format", "json", "unreachable.yaml"}, exitNoTrust},
+		{[]string{"simulate", "--out", "out-simulate", "chat.yaml"}, -1},
+		{[]string{"validate", "chat.yaml", "unreachable.yaml"}, exitPass},
+		{[]string{"validate", "invalid.yaml"}, exitInvalid},
+		{[]string{"run", "invalid.yaml"}, exitInvalid},
+	}
+	for _, tc := range cases {
+		name := strings.Join(tc.args, " ")
+		var stdout, stderr bytes.Buffer
+		cmd := exec.Command(bin, tc.args...)
+		cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = dir, env, &stdout, &stderr
+		code := 0
+		if err := cmd.Run(); err != nil {
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) {
+				t.Fatalf("%s: %v", name, err)
+			}
+			code = ee.ExitCode()
+		}
+		if tc.code >= 0 && code != tc.code {
+			t.Errorf("%s: exit %d, want %d\nstderr: %s", name, code, tc.code, stderr.String())
+		}
+		if code == exitInvalid && tc.code != exitInvalid {
+			t.Errorf("%s: invalid input: %s", name, stderr.String())
+		}
+		for what, b := range map[string][]byte{"stdout": stdout.Bytes(), "stderr": stderr.Bytes()} {
+			if bytes.Contains(b, []byte(secret)) {
+				t.Errorf("%s: the secret is in %s:\n%s", name, what, b)
+			}
+		}
+	}
+
+	// Every file the commands wrote: artifacts, plots, interval logs, the summary.
+	files := 0
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasSuffix(path, ".yaml") {
+			return err
+		}
+		files++
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if bytes.Contains(data, []byte(secret)) {
+			t.Errorf("the secret is in %s", path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"out-run/report.json", "out-run/report.md", "out-run/junit.xml", "out-unreachable/report.json", "step-summary.md"} {
+		if _, err := os.Stat(filepath.Join(dir, want)); err != nil {
+			t.Errorf("%s was not written, so it was not searched: %v", want, err)
+		}
+	}
+	t.Logf("searched stdout and stderr of %d commands and %d files", len(cases), files)
+}

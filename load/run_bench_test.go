@@ -1,0 +1,118 @@
+package load
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/tailgate-dev/tailgate/histogram"
+	"github.com/tailgate-dev/tailgate/scenario"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+// BenchmarkRun is the whole hot path of a run, one request per op: pacing,
+// vegeta's worker hand-off, the tracing transport, the HTTP exchange and the
+// recording of the result. The plan asks for more than the machine can send
+// (a million a second), so ns/op is what one request costs end to end and
+// req/s the most a run sends here. The target is an in-process server, or
+// TAILGATE_BENCH_URL (bench/throughput.sh starts nginx) to keep the server's
+// CPU out of the profile:
+//
+//	go test ./load -run '^$' -bench BenchmarkRun -benchmem -cpuprofile cpu.out
+func BenchmarkRun(b *testing.B) {
+	url := os.Getenv("TAILGATE_BENCH_URL")
+	if url == "" {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) }))
+		defer srv.Close()
+		url = srv.URL
+	}
+	const rate = 1e6 // per second
+	sc := &scenario.Scenario{
+		Name:   "bench",
+		Target: scenario.Target{URL: url, Method: "GET", Timeout: scenario.Duration(10 * time.Second)},
+	}
+	d := time.Duration(float64(b.N) / rate * float64(time.Second))
+	sc.Traffic = []scenario.Segment{{Constant: &scenario.Constant{Rate: rate, Duration: scenario.Duration(max(d, time.Microsecond))}}}
+	b.ReportAllocs()
+	b.ResetTimer()
+	out, err := Run(context.Background(), sc, Options{})
+	b.StopTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := out.Rec.Counts
+	if c.Errors > 0 {
+		b.Fatalf("%d errors of %d: %v", c.Errors, c.Sent, c.ByClass)
+	}
+	b.ReportMetric(float64(c.Sent)/out.Elapsed.Seconds(), "req/s")
+}
+
+// The recording of one result is on the hot path: it allocates nothing,
+// whether the request opened a connection or reused one, with or without
+// Server-Timing metrics and SSE gaps, and when it enters the tail.
+func TestRecordAllocatesNothing(t *testing.T) {
+	rec := histogram.NewRecorder(100)
+	r := newRecorder(rec, true)
+	now := time.Now()
+	cold := &Trace{Start: now, NewConn: true, DNS: time.Millisecond, Connect: 2 * time.Millisecond, TLS: 3 * time.Millisecond,
+		TTFB: 2 * time.Millisecond, First: now.Add(8 * time.Millisecond), End: now.Add(20 * time.Millisecond),
+		Gaps:    []time.Duration{time.Millisecond, 2 * time.Millisecond},
+		Metrics: []Metric{{"db", 1500 * time.Microsecond}, {"queue", 100 * time.Microsecond}}}
+	warm := &Trace{Start: now, TTFB: time.Millisecond, First: now.Add(time.Millisecond), End: now.Add(2 * time.Millisecond)}
+	res := &vegeta.Result{Code: 200, Timestamp: now, Latency: 3 * time.Millisecond}
+	// Fill the histograms, name maps and the tail first: the first sample of
+	// a source makes its histogram, and the first k of the tail their copies
+	// of the parts, once a run.
+	i := 0
+	for ; i < 200; i++ {
+		res.Latency = time.Duration(i) * time.Microsecond
+		r.record(res, cold, now)
+		r.record(res, warm, now)
+	}
+	for name, tr := range map[string]*Trace{"cold": cold, "warm": warm} {
+		if a := testing.AllocsPerRun(1000, func() {
+			i++
+			// Ever slower, so every request enters the tail.
+			res.Latency = time.Duration(i) * time.Microsecond
+			tr.End = now.Add(res.Latency)
+			r.record(res, tr, now)
+		}); a != 0 {
+			t.Errorf("recording a %s request allocates %v times, want 0", name, a)
+		}
+	}
+}
+
+// BenchmarkTracedReused is BenchmarkInstrumentation/traced as a run does
+// it: each trace is taken and released after its result, so steady
+// keep-alive traffic reuses traces, hooks and body wrappers. The allocations
+// left over bare are the request's timeout context and net/http's copy of
+// the request that carries it.
+func BenchmarkTracedReused(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Server-Timing", "db;dur=1.5, queue;dur=0.1")
+		w.Write([]byte("ok"))
+	}))
+	defer srv.Close()
+	base := &http.Transport{}
+	defer base.CloseIdleConnections()
+	tr := &transport{base: base, ctx: context.Background(), timeout: time.Minute, traces: newTraces(), now: time.Now}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		// A new request each time, as vegeta makes them (and as
+		// BenchmarkInstrumentation/bare does, to compare with).
+		req, _ := http.NewRequest("GET", srv.URL, nil)
+		req.Header.Set(seqHeader, strconv.Itoa(i))
+		res, err := tr.RoundTrip(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		tr.release(tr.traces.take(uint64(i)))
+	}
+}

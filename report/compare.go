@@ -1,0 +1,352 @@
+package report
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/tailgate-dev/tailgate/budget"
+	"github.com/tailgate-dev/tailgate/histogram"
+)
+
+// ErrSchema is returned by Read for a document that is not a tailgate
+// report of a schema version this build reads.
+var ErrSchema = errors.New("not a " + budget.Schema + " report")
+
+// Read decodes a report.json. Fields added by later builds are ignored; a
+// missing or different schema is ErrSchema.
+func Read(rd io.Reader) (*budget.Result, error) {
+	var r budget.Result
+	if err := json.NewDecoder(rd).Decode(&r); err != nil {
+		return nil, fmt.Errorf("decoding JSON: %w", err)
+	}
+	if r.Schema != budget.Schema {
+		if r.Schema == "" {
+			return nil, fmt.Errorf("%w: no \"schema\" field", ErrSchema)
+		}
+		return nil, fmt.Errorf("%w: schema is %q", ErrSchema, r.Schema)
+	}
+	return &r, nil
+}
+
+// Change is one percentile of one line (or the errors line's share) in
+// two runs.
+type Change struct {
+	Line, Source string
+	// P is the percentile; 0 for the errors line, which compares shares.
+	P float64
+	// Base and New are milliseconds, or shares (0–1) for the errors line;
+	// nil when that run had no data.
+	Base, New *float64
+	Status    Status
+}
+
+// Status is how a percentile changed from base to new.
+type Status string
+
+// Statuses. Only Regressed fails the comparison.
+const (
+	Regressed Status = "REGRESSED" // worse by more than the allowance and than measurement precision
+	Slower    Status = "slower"    // worse beyond precision, within the allowance
+	Unchanged Status = "unchanged" // within measurement precision
+	Faster    Status = "faster"    // better beyond precision
+	Missing   Status = "no data"   // one of the runs has no data for it
+)
+
+// Comparison is a new run's report set against a baseline's.
+type Comparison struct {
+	BaseScenario, NewScenario string
+	// MaxRegression is the allowed relative increase, 0.1 for 10%.
+	MaxRegression float64
+	Changes       []Change
+	// OnlyBase and OnlyNew list lines (or percentiles, "ttft p99.9") present
+	// in one report only: listed, never failed.
+	OnlyBase, OnlyNew []string
+	// Notes say what makes the comparison less meaningful: different
+	// scenarios, an untrustworthy verdict.
+	Notes []string
+}
+
+// Compare sets every percentile of every line in next against base. A
+// percentile regresses when it grew by more than maxRegression (0.1 =
+// 10%) of the base value and by more than HDR precision: the bottom of the
+// new value's bucket must lie over 0.1% above the base value, so two values
+// the histograms cannot tell apart never fail the gate. The errors line
+// compares shares, and its precision is one request of the smaller run.
+func Compare(base, next *budget.Result, maxRegression float64) *Comparison {
+	c := &Comparison{BaseScenario: base.Scenario, NewScenario: next.Scenario, MaxRegression: maxRegression}
+	if base.Scenario != next.Scenario {
+		c.Notes = append(c.Notes, fmt.Sprintf("comparing different scenarios: %q and %q", base.Scenario, next.Scenario))
+	}
+	for _, r := range []struct {
+		which string
+		res   *budget.Result
+	}{{"base", base}, {"new", next}} {
+		if r.res.Verdict == budget.Invalid {
+			c.Notes = append(c.Notes, fmt.Sprintf("the %s run has no trustworthy verdict: %s", r.which, strings.Join(r.res.Reasons, "; ")))
+		}
+	}
+	ratioPrecision := 1 / float64(max(min(base.Requests.Sent, next.Requests.Sent), 1))
+
+	for _, nl := range next.Lines {
+		bl, ok := findLine(base, nl.Name)
+		if !ok {
+			c.OnlyNew = append(c.OnlyNew, nl.Name)
+			continue
+		}
+		if nl.BudgetRatio != nil || bl.BudgetRatio != nil {
+			ch := Change{Line: nl.Name, Source: nl.Source, Base: bl.ObservedRatio, New: nl.ObservedRatio}
+			ch.Status = status(ch.Base, ch.New, maxRegression, func(b, n float64) bool { return n-b > ratioPrecision })
+			c.Changes = append(c.Changes, ch)
+			continue
+		}
+		for _, np := range nl.Percentiles {
+			bp, ok := findPercentile(bl, np.P)
+			if !ok {
+				c.OnlyNew = append(c.OnlyNew, nl.Name+" "+Label(np.P))
+				continue
+			}
+			ch := Change{Line: nl.Name, Source: nl.Source, P: np.P, Base: bp.ObservedMs, New: np.ObservedMs}
+			ch.Status = status(ch.Base, ch.New, maxRegression, beyondPrecision)
+			c.Changes = append(c.Changes, ch)
+		}
+		for _, bp := range bl.Percentiles {
+			if _, ok := findPercentile(nl, bp.P); !ok {
+				c.OnlyBase = append(c.OnlyBase, bl.Name+" "+Label(bp.P))
+			}
+		}
+	}
+	for _, bl := range base.Lines {
+		if _, ok := findLine(next, bl.Name); !ok {
+			c.OnlyBase = append(c.OnlyBase, bl.Name)
+		}
+	}
+	return c
+}
+
+// beyondPrecision says whether latency n (ms) is above b beyond what 3
+// significant digits can resolve: n's bucket starts over 0.1% above b.
+func beyondPrecision(b, n float64) bool {
+	low := histogram.LowestEquivalent(time.Duration(n * float64(time.Millisecond)))
+	return float64(low)/float64(time.Millisecond) > b*1.001
+}
+
+// status classifies one change; worse says whether n is worse than b beyond
+// measurement precision.
+func status(b, n *float64, maxRegression float64, worse func(b, n float64) bool) Status {
+	switch {
+	case b == nil || n == nil:
+		return Missing
+	case worse(*b, *n):
+		if *n-*b > maxRegression**b {
+			return Regressed
+		}
+		return Slower
+	case worse(*n, *b):
+		return Faster
+	}
+	return Unchanged
+}
+
+func findLine(r *budget.Result, name string) (budget.Line, bool) {
+	for _, l := range r.Lines {
+		if l.Name == name {
+			return l, true
+		}
+	}
+	return budget.Line{}, false
+}
+
+func findPercentile(l budget.Line, p float64) (budget.Percentile, bool) {
+	for _, q := range l.Percentiles {
+		if q.P == p {
+			return q, true
+		}
+	}
+	return budget.Percentile{}, false
+}
+
+// Regressions counts the changes that fail the comparison.
+func (c *Comparison) Regressions() int {
+	n := 0
+	for _, ch := range c.Changes {
+		if ch.Status == Regressed {
+			n++
+		}
+	}
+	return n
+}
+
+// Summary is the comparison's outcome in one line.
+func (c *Comparison) Summary() string {
+	allow := percent(c.MaxRegression)
+	var worst []string
+	for _, ch := range c.Changes {
+		if ch.Status == Regressed {
+			worst = append(worst, ch.name()+" "+ch.relative())
+		}
+	}
+	if len(worst) > 0 {
+		return fmt.Sprintf("REGRESSED: %d of %d compared over the %s allowance: %s",
+			len(worst), len(c.Changes), allow, strings.Join(worst, ", "))
+	}
+	return fmt.Sprintf("OK: no regression beyond %s in %d compared", allow, len(c.Changes))
+}
+
+func (ch Change) name() string {
+	if ch.P == 0 {
+		return ch.Line
+	}
+	return ch.Line + " " + Label(ch.P)
+}
+
+func (ch Change) value(v *float64) string {
+	switch {
+	case v == nil:
+		return "no data"
+	case ch.P == 0:
+		return percent(*v)
+	}
+	return Millis(*v)
+}
+
+// absolute is new − base: "+250ms", "−1.2%" (percentage points for errors).
+func (ch Change) absolute() string {
+	if ch.Base == nil || ch.New == nil {
+		return ""
+	}
+	d := *ch.New - *ch.Base
+	if d == 0 {
+		return "0"
+	}
+	sign := "+"
+	if d < 0 {
+		sign = "-"
+	}
+	if ch.P == 0 {
+		return sign + strings.TrimSuffix(percent(math.Abs(d)), "%") + " pt"
+	}
+	return sign + Millis(math.Abs(d))
+}
+
+// relative is (new − base) / base: "+11.4%"; "new" when base is zero.
+func (ch Change) relative() string {
+	if ch.Base == nil || ch.New == nil {
+		return ""
+	}
+	b, n := *ch.Base, *ch.New
+	if b == 0 {
+		if n == 0 {
+			return "0%"
+		}
+		return "+∞"
+	}
+	if n == b {
+		return "0%"
+	}
+	r := 100 * (n - b) / b
+	s := strconv.FormatFloat(r, 'f', 1, 64)
+	if r >= 0 {
+		s = "+" + s
+	}
+	return s + "%"
+}
+
+func (c *Comparison) rows() [][]string {
+	rows := [][]string{{"line", "source", "percentile", "base", "new", "change", "relative", "result"}}
+	for _, ch := range c.Changes {
+		p := Label(ch.P)
+		if ch.P == 0 {
+			p = "share"
+		}
+		rows = append(rows, []string{ch.Line, ch.Source, p, ch.value(ch.Base), ch.value(ch.New), ch.absolute(), ch.relative(), string(ch.Status)})
+	}
+	return rows
+}
+
+// CompareText writes the comparison as an aligned table that is also valid
+// Markdown, so a terminal, a CI log and a pull request comment read the same.
+func CompareText(w io.Writer, c *Comparison) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s   allowance +%s per percentile\n", scenarios(c), percent(c.MaxRegression))
+	tw := tabwriter.NewWriter(&b, 0, 0, 0, ' ', 0)
+	for i, r := range c.rows() {
+		fmt.Fprintf(tw, "| %s \t|\n", strings.Join(r, " \t| "))
+		if i == 0 {
+			dashes := strings.Repeat("--- \t| ", len(r)-1) + "--- \t|"
+			fmt.Fprintf(tw, "| %s\n", dashes)
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	writeCompareFooter(&b, c, "")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// CompareMarkdown writes the comparison for a pull request comment or a
+// step summary.
+func CompareMarkdown(w io.Writer, c *Comparison) error {
+	var b strings.Builder
+	mark := "✅"
+	if c.Regressions() > 0 {
+		mark = "❌"
+	}
+	fmt.Fprintf(&b, "## %s tailgate compare: %s\n\n", mark, mdText(scenarios(c)))
+	fmt.Fprintf(&b, "**%s**\n\n", mdText(c.Summary()))
+	rows := c.rows()
+	for i, r := range rows {
+		cells := make([]string, len(r))
+		for j, s := range r {
+			cells[j] = mdText(s)
+		}
+		if i > 0 && r[len(r)-1] == string(Regressed) {
+			cells[len(cells)-1] = "**" + cells[len(cells)-1] + "**"
+		}
+		mdRow(&b, cells)
+		if i == 0 {
+			mdRow(&b, []string{":---", ":---", ":---", "---:", "---:", "---:", "---:", ":---"})
+		}
+	}
+	b.WriteByte('\n')
+	writeCompareFooter(&b, c, "md")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func scenarios(c *Comparison) string {
+	if c.BaseScenario == c.NewScenario {
+		return c.NewScenario
+	}
+	return c.BaseScenario + " → " + c.NewScenario
+}
+
+func writeCompareFooter(b *strings.Builder, c *Comparison, style string) {
+	lines := []string{}
+	if style != "md" {
+		lines = append(lines, c.Summary())
+	}
+	if len(c.OnlyBase) > 0 {
+		lines = append(lines, "only in base (not compared): "+strings.Join(c.OnlyBase, ", "))
+	}
+	if len(c.OnlyNew) > 0 {
+		lines = append(lines, "only in new (not compared): "+strings.Join(c.OnlyNew, ", "))
+	}
+	for _, n := range c.Notes {
+		lines = append(lines, "note: "+n)
+	}
+	for _, l := range lines {
+		if style == "md" {
+			b.WriteString(mdText(l) + "\n\n")
+		} else {
+			b.WriteString(l + "\n")
+		}
+	}
+}
