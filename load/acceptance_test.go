@@ -27,6 +27,9 @@ func TestBreakdownAgainstEmbedded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("timing acceptance runs take seconds")
 	}
+	if raceEnabled {
+		t.Skip("timing is judged without the race detector (.ci/run runs it in its own pass)")
+	}
 	for _, tc := range []struct {
 		tls  string
 		rtts int

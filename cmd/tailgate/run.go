@@ -90,6 +90,7 @@ func (c *runCmd) Run(ctx context.Context, path string, stdout, stderr io.Writer)
 		Interrupted:     out.Interrupted,
 		LagSource:       load.SourceLag,
 		Started:         time.Now().Add(-out.Elapsed),
+		Schedule:        opt.Schedule,
 	})
 	return c.output.emit(stdout, measured{sc: sc, rec: out.Rec, res: res})
 }
