@@ -169,7 +169,8 @@ func MergeLogs(w io.Writer, inputs []NamedReader) (*MergeSummary, error) {
 	return sum, lw.Flush()
 }
 
-// add sums other into c.
+// add sums o into c: the one place that knows every count, for Recorder.Merge
+// and merged logs alike.
 func (c *Counts) add(o Counts) {
 	c.Sent += o.Sent
 	c.OK += o.OK

@@ -146,17 +146,7 @@ func (r *Recorder) Merge(other *Recorder) {
 		}
 		mine.Merge(h)
 	}
-	c := &r.Counts
-	o := other.Counts
-	c.Sent += o.Sent
-	c.OK += o.OK
-	c.Errors += o.Errors
-	c.NewConnections += o.NewConnections
-	c.Clamped += o.Clamped
-	c.DroppedMetrics += o.DroppedMetrics
-	for k, v := range o.ByClass {
-		c.ByClass[k] += v
-	}
+	r.Counts.add(other.Counts)
 	r.Tail.Merge(other.Tail)
 }
 
