@@ -1,6 +1,8 @@
 package budget
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -20,35 +22,23 @@ func explainScenario(t *testing.T, y string) *scenario.Scenario {
 
 func TestExplainNetwork(t *testing.T) {
 	cases := []struct {
-		name      string
-		network   string
-		floor     time.Duration
-		cold      int
-		network1  string // in Network()
-		handshake string // in Handshake(); "" means Handshake() is empty
+		name    string
+		network string
+		floor   time.Duration
+		cold    int
 	}{
-		{"tls 1.3 at 4000km", `{distance: 4000km, rtt: {p50: 62ms, p99: 85ms}, tls: "1.3"}`, 40 * time.Millisecond, 3,
-			"4000km: RTT floor 40.0ms (light in fibre, 200 km/ms); the rtt model sits 22.0ms above the floor at p50 (62.0ms, 1.55× the floor) and 45.0ms at p99 (85.0ms)",
-			"TLS 1.3: a request on a new connection pays 3 RTT (connect 1 + handshake 1 + request 1) ≈ 186ms, a reused one 1 RTT ≈ 62.0ms: +124ms per new connection; 10% of requests open one (reuse 0.9)"},
-		{"tls 1.2", `{distance: 800km, rtt: {fixed: 10ms}, tls: "1.2", reuse: 0.75}`, 8 * time.Millisecond, 4,
-			"800km: RTT floor 8.00ms", "TLS 1.2: a request on a new connection pays 4 RTT (connect 1 + handshake 2 + request 1) ≈ 40.0ms, a reused one 1 RTT ≈ 10.0ms: +30.0ms per new connection; 25% of requests open one (reuse 0.75)"},
-		{"plain, priced at the floor", `{distance: 1000km}`, 10 * time.Millisecond, 2,
-			"no rtt model, so round trips are priced at the floor", "plain HTTP: a request on a new connection pays 2 RTT (connect 1 + request 1) ≈ 20.0ms"},
-		{"model without distance", `{rtt: {p50: 20ms, p99: 30ms}}`, 0, 2, "no distance, so no floor", "≈ 40.0ms, a reused one 1 RTT ≈ 20.0ms"},
-		{"tls with nothing to price it", `{tls: "1.3"}`, 0, 3, "", "no rtt model or distance to price them"},
-		{"no network", `{}`, 0, 2, "", ""},
+		{"tls 1.3 at 4000km", `{distance: 4000km, rtt: {p50: 62ms, p99: 85ms}, tls: "1.3"}`, 40 * time.Millisecond, 3},
+		{"tls 1.2", `{distance: 800km, rtt: {fixed: 10ms}, tls: "1.2", reuse: 0.75}`, 8 * time.Millisecond, 4},
+		{"plain, priced at the floor", `{distance: 1000km}`, 10 * time.Millisecond, 2},
+		{"model without distance", `{rtt: {p50: 20ms, p99: 30ms}}`, 0, 2},
+		{"tls with nothing to price it", `{tls: "1.3"}`, 0, 3},
+		{"no network", `{}`, 0, 2},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			e := Explain(explainScenario(t, "network: "+c.network+"\nbudget: {total: {p99: 2s}}\n"), nil)
 			if e.Floor != c.floor || e.ColdRTTs != c.cold || e.WarmRTTs != 1 {
 				t.Errorf("floor %v, cold %d RTT, warm %d; want %v, %d, 1", e.Floor, e.ColdRTTs, e.WarmRTTs, c.floor, c.cold)
-			}
-			if got := e.Network(); c.network1 == "" && got != "" || !strings.Contains(got, c.network1) {
-				t.Errorf("Network() = %q, want it to hold %q", got, c.network1)
-			}
-			if got := e.Handshake(); c.handshake == "" && got != "" || !strings.Contains(got, c.handshake) {
-				t.Errorf("Handshake() = %q, want it to hold %q", got, c.handshake)
 			}
 		})
 	}
@@ -60,28 +50,28 @@ func TestExplainComponents(t *testing.T) {
 	cases := []struct {
 		name   string
 		y      string
-		terms  string
+		terms  []string // component names, with how many times each counts
 		within string
 		sum    time.Duration
 	}{
 		{"ttft holds the network and the database; itl once per token",
 			"service: {tokens: 20}\nbudget: {rtt: {p99: 120ms}, tls: {p99: 120ms}, database: {p99: 80ms}, ttft: {p99: 1.3s}, itl: {p99: 60ms}, total: {p99: 2.4s}}\n",
-			"ttft 1.30s + itl 60.0ms × 20", "rtt, tls, database", 2500 * time.Millisecond},
+			[]string{"ttft", "itl×20"}, "rtt, tls, database", 2500 * time.Millisecond},
 		{"without ttft the parts add",
 			"budget: {rtt: {p99: 100ms}, tls: {p95: 80ms, p99: 110ms}, database: {p99: 80ms}, total: {p99: 1s}}\n",
-			"rtt 100ms + tls 110ms + database 80.0ms", "", 290 * time.Millisecond},
+			[]string{"rtt", "tls", "database"}, "", 290 * time.Millisecond},
 		{"ttfb holds the server's metrics",
 			"budget: {ttfb: {p99: 300ms}, database: {p99: 80ms}, cache: {p99: 5ms, source: server-timing:cache}}\n",
-			"ttfb 300ms", "database, cache", 300 * time.Millisecond},
+			[]string{"ttfb"}, "database, cache", 300 * time.Millisecond},
 		{"a line without p99 is left out",
 			"budget: {database: {p95: 40ms}, ttft: {p99: 1s}, total: {p99: 2s}}\n",
-			"ttft 1.00s", "database", time.Second},
-		{"only total: nothing to add", "budget: {total: {p99: 2s}}\n", "", "", 0},
+			[]string{"ttft"}, "database", time.Second},
+		{"only total: nothing to add", "budget: {total: {p99: 2s}}\n", nil, "", 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			e := Explain(explainScenario(t, c.y), nil)
-			if got := terms(e.Components); got != c.terms {
+			if got := names(e.Components); !slices.Equal(got, c.terms) {
 				t.Errorf("components %q, want %q", got, c.terms)
 			}
 			if got := strings.Join(e.Within, ", "); got != c.within {
@@ -107,7 +97,7 @@ budget: {database: {p99: 80ms}, ttft: {p99: 1s}, itl: {p99: 30ms}, total: {p99: 
 	}
 	e := Explain(sc, rec)
 	// 10% of requests are cold: their connect (10ms) is within the p99.
-	if got := terms(e.Parts); got != "connect 10.0ms + tls 10.0ms + request RTT 10.0ms + database 5.00ms + ttft 50.0ms + itl 10.0ms × 4" {
+	if got := names(e.Parts); !slices.Equal(got, []string{"connect", "tls", "request RTT", "database", "ttft", "itl×4"}) {
 		t.Errorf("parts %q", got)
 	}
 	if e.PartsSum != 125*time.Millisecond {
@@ -117,22 +107,22 @@ budget: {database: {p99: 80ms}, ttft: {p99: 1s}, itl: {p99: 30ms}, total: {p99: 
 	if histogram.LowestEquivalent(e.Composed) != histogram.LowestEquivalent(199*time.Millisecond) || e.BudgetSum != 1120*time.Millisecond || e.TotalBudget != 2*time.Second {
 		t.Errorf("composed %v, budget sum %v, total budget %v", e.Composed, e.BudgetSum, e.TotalBudget)
 	}
-	got := strings.Join(e.Composition(), "\n")
-	for _, want := range []string{
-		"component budgets ttft 1.00s + itl 30.0ms × 4 = 1.12s (database within ttft)",
-		"composed, the model's total p99 is 199ms: 921ms below the component budgets' sum — slack, since percentiles do not add; total budget p99 2.00s",
-	} {
-		if !strings.Contains(got, want) {
-			t.Errorf("composition:\n%s\nwant it to hold:\n%s", got, want)
-		}
-	}
 	// A connection share under 1% leaves connect and tls out of the p99s.
 	sc.Network.Reuse = ptr(0.995)
-	if got := terms(Explain(sc, nil).Parts); strings.Contains(got, "connect") {
+	if got := names(Explain(sc, nil).Parts); slices.Contains(got, "connect") {
 		t.Errorf("parts %q hold connect at 0.5%% new connections", got)
 	}
-	var b strings.Builder
-	if err := e.Write(&b, ""); err != nil || !strings.HasPrefix(b.String(), "the budget explained\n  network    rtt model p50 10.0ms") {
-		t.Errorf("Write: %v\n%s", err, b.String())
+}
+
+// names lists terms as name, or name×n when a term counts n times.
+func names(ts []Term) []string {
+	var out []string
+	for _, t := range ts {
+		if t.Times > 1 {
+			out = append(out, fmt.Sprintf("%s×%d", t.Name, t.Times))
+		} else {
+			out = append(out, t.Name)
+		}
 	}
+	return out
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/tailgate-dev/tailgate/budget"
 	"github.com/tailgate-dev/tailgate/budget/sim"
+	"github.com/tailgate-dev/tailgate/report"
 )
 
 // simulateCmd is `tailgate simulate SCENARIO.yaml`.
@@ -66,7 +67,7 @@ func (c *simulateCmd) Run(ctx context.Context, path string, stdout, stderr io.Wr
 	}
 	if text {
 		fmt.Fprintln(stdout)
-		if err := budget.Explain(sc, out.Rec).Write(stdout, ""); err != nil {
+		if err := report.Explanation(stdout, budget.Explain(sc, out.Rec), ""); err != nil {
 			return err
 		}
 	}

@@ -97,25 +97,13 @@ func explain(w io.Writer, sc *scenario.Scenario) {
 	if sc.Schedule().Requests() <= maxExplainRequests {
 		rec = sim.Run(sc).Rec
 	}
-	e := budget.Explain(sc, rec)
 	fmt.Fprintln(w, "  the budget explained")
-	row := func(label, text string) {
-		if text != "" {
-			fmt.Fprintf(w, "    %-10s %s\n", label, text)
-		}
-	}
 	// The plan's network line above already gives the floor.
-	row("network", e.ModelVsFloor())
-	row("handshake", e.Handshake())
-	for i, l := range e.Composition() {
-		label := ""
-		if i == 0 {
-			label = "p99s"
-		}
-		row(label, l)
+	for _, r := range report.ExplanationRows(budget.Explain(sc, rec), false) {
+		fmt.Fprintf(w, "    %-10s %s\n", r.Label, r.Text)
 	}
 	if rec == nil {
-		row("", fmt.Sprintf("(the plan is over %d requests: run tailgate simulate for the composed p99)", maxExplainRequests))
+		fmt.Fprintf(w, "    %-10s (the plan is over %d requests: run tailgate simulate for the composed p99)\n", "", maxExplainRequests)
 	}
 }
 
