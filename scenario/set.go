@@ -457,41 +457,10 @@ func (s *Scenario) ScaleRates(f float64) (*Scenario, error) {
 	}
 	out := *s
 	out.Traffic = make([]Segment, len(s.Traffic))
-	r := func(v Rate) Rate { return Rate(float64(v) * f) }
 	for i, g := range s.Traffic {
-		switch {
-		case g.Constant != nil:
-			c := *g.Constant
-			c.Rate = r(c.Rate)
-			g.Constant = &c
-		case g.Ramp != nil:
-			c := *g.Ramp
-			c.From, c.To = r(c.From), r(c.To)
-			g.Ramp = &c
-		case g.Step != nil:
-			c := *g.Step
-			c.From, c.To = r(c.From), r(c.To)
-			g.Step = &c
-		case g.Burst != nil:
-			c := *g.Burst
-			c.Rate, c.Peak = r(c.Rate), r(c.Peak)
-			g.Burst = &c
-		case g.Sine != nil:
-			c := *g.Sine
-			c.Mean, c.Amplitude = r(c.Mean), r(c.Amplitude)
-			g.Sine = &c
-		case g.OnOff != nil:
-			c := *g.OnOff
-			c.Rate = r(c.Rate)
-			g.OnOff = &c
-		case g.Poisson != nil:
-			c := *g.Poisson
-			c.Rate = r(c.Rate)
-			g.Poisson = &c
-		case g.Gamma != nil:
-			c := *g.Gamma
-			c.Rate = r(c.Rate)
-			g.Gamma = &c
+		g = g.clone()
+		for _, r := range g.rates() {
+			*r = Rate(float64(*r) * f)
 		}
 		out.Traffic[i] = g
 	}
@@ -524,45 +493,8 @@ func (s *Scenario) ScaleDuration(d time.Duration) (*Scenario, error) {
 			nd = d - sum
 		}
 		sum += nd
-		v := Duration(nd)
-		switch {
-		case g.Constant != nil:
-			c := *g.Constant
-			c.Duration = v
-			g.Constant = &c
-		case g.Ramp != nil:
-			c := *g.Ramp
-			c.Duration = v
-			g.Ramp = &c
-		case g.Step != nil:
-			c := *g.Step
-			c.Duration = v
-			g.Step = &c
-		case g.Burst != nil:
-			c := *g.Burst
-			c.Duration = v
-			g.Burst = &c
-		case g.Sine != nil:
-			c := *g.Sine
-			c.Duration = v
-			g.Sine = &c
-		case g.OnOff != nil:
-			c := *g.OnOff
-			c.Duration = v
-			g.OnOff = &c
-		case g.Poisson != nil:
-			c := *g.Poisson
-			c.Duration = v
-			g.Poisson = &c
-		case g.Gamma != nil:
-			c := *g.Gamma
-			c.Duration = v
-			g.Gamma = &c
-		case g.Pause != nil:
-			c := *g.Pause
-			c.Duration = v
-			g.Pause = &c
-		}
+		g = g.clone()
+		*g.durationField() = Duration(nd)
 		out.Traffic[i] = g
 	}
 	if err := checkTraffic(out.Traffic); err != nil {

@@ -114,25 +114,75 @@ func (s Segment) kinds() []string {
 
 // Duration is how long the segment lasts.
 func (s Segment) Duration() time.Duration {
-	switch {
-	case s.Constant != nil:
-		return s.Constant.Duration.D()
-	case s.Ramp != nil:
-		return s.Ramp.Duration.D()
-	case s.Step != nil:
-		return s.Step.Duration.D()
-	case s.Burst != nil:
-		return s.Burst.Duration.D()
-	case s.Sine != nil:
-		return s.Sine.Duration.D()
-	case s.OnOff != nil:
-		return s.OnOff.Duration.D()
-	case s.Poisson != nil:
-		return s.Poisson.Duration.D()
-	case s.Gamma != nil:
-		return s.Gamma.Duration.D()
-	case s.Pause != nil:
-		return s.Pause.Duration.D()
+	if d := s.durationField(); d != nil {
+		return d.D()
 	}
 	return 0
+}
+
+// durationField points at the duration of the segment's shape; nil when no
+// shape is set.
+func (s Segment) durationField() *Duration {
+	switch {
+	case s.Constant != nil:
+		return &s.Constant.Duration
+	case s.Ramp != nil:
+		return &s.Ramp.Duration
+	case s.Step != nil:
+		return &s.Step.Duration
+	case s.Burst != nil:
+		return &s.Burst.Duration
+	case s.Sine != nil:
+		return &s.Sine.Duration
+	case s.OnOff != nil:
+		return &s.OnOff.Duration
+	case s.Poisson != nil:
+		return &s.Poisson.Duration
+	case s.Gamma != nil:
+		return &s.Gamma.Duration
+	case s.Pause != nil:
+		return &s.Pause.Duration
+	}
+	return nil
+}
+
+// rates points at every rate of the segment's shape (none for a pause).
+func (s Segment) rates() []*Rate {
+	switch {
+	case s.Constant != nil:
+		return []*Rate{&s.Constant.Rate}
+	case s.Ramp != nil:
+		return []*Rate{&s.Ramp.From, &s.Ramp.To}
+	case s.Step != nil:
+		return []*Rate{&s.Step.From, &s.Step.To}
+	case s.Burst != nil:
+		return []*Rate{&s.Burst.Rate, &s.Burst.Peak}
+	case s.Sine != nil:
+		return []*Rate{&s.Sine.Mean, &s.Sine.Amplitude}
+	case s.OnOff != nil:
+		return []*Rate{&s.OnOff.Rate}
+	case s.Poisson != nil:
+		return []*Rate{&s.Poisson.Rate}
+	case s.Gamma != nil:
+		return []*Rate{&s.Gamma.Rate}
+	}
+	return nil
+}
+
+// clone copies the segment's shape, so that editing the copy (scaling a
+// scenario) never writes into the original.
+func (s Segment) clone() Segment {
+	return Segment{
+		Constant: clonePtr(s.Constant), Ramp: clonePtr(s.Ramp), Step: clonePtr(s.Step),
+		Burst: clonePtr(s.Burst), Sine: clonePtr(s.Sine), OnOff: clonePtr(s.OnOff),
+		Poisson: clonePtr(s.Poisson), Gamma: clonePtr(s.Gamma), Pause: clonePtr(s.Pause),
+	}
+}
+
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	c := *p
+	return &c
 }
