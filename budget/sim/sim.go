@@ -63,6 +63,8 @@ type Outcome struct {
 	SendSpan time.Duration
 	// Elapsed is simulated time from the start to the last response.
 	Elapsed time.Duration
+	// Schedule is the plan that was simulated.
+	Schedule *scenario.Schedule
 }
 
 // Judge judges a simulation against the scenario's budget, like a run but
@@ -76,6 +78,7 @@ func Judge(sc *scenario.Scenario, out *Outcome) *budget.Result {
 		SendSpan:        out.SendSpan,
 		Elapsed:         out.Elapsed,
 		LagSource:       "",
+		Schedule:        out.Schedule,
 	})
 }
 
@@ -118,6 +121,7 @@ func Run(sc *scenario.Scenario) *Outcome {
 		PlannedDuration: sched.Duration(),
 		SendSpan:        last,
 		Elapsed:         max(s.end, sched.Duration()),
+		Schedule:        sched,
 	}
 }
 
