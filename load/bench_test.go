@@ -9,13 +9,12 @@ import (
 	"time"
 
 	"github.com/tailgate-dev/tailgate/histogram"
-	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
 // BenchmarkInstrumentation measures what per-request tracing costs: the same
 // keep-alive GET against a loopback server through a bare http.Transport and
-// through the tracing transport (httptrace hooks, timeout context, body
-// wrapper, Server-Timing parse, trace filing), then the recording of its
+// through the tracing transport (httptrace hooks, timeout context, header
+// map, body wrapper, Server-Timing parse), then the recording of its
 // result (histograms and tail). The difference is the overhead per request.
 func BenchmarkInstrumentation(b *testing.B) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -44,17 +43,19 @@ func BenchmarkInstrumentation(b *testing.B) {
 	b.Run("traced", func(b *testing.B) {
 		base := &http.Transport{}
 		defer base.CloseIdleConnections()
-		traces := newTraces()
-		tr := &transport{base: base, timeout: time.Minute, traces: traces, now: time.Now}
-		rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
-			res, err := tr.RoundTrip(r)
-			seq, _ := strconv.ParseUint(r.Header.Get(seqHeader), 10, 64)
-			if err == nil {
-				res.Body = takeOnClose{res.Body, func() { traces.take(seq) }}
+		tr := &transport{base: base, watch: newWatchdog(time.Minute), now: time.Now}
+		slot := tr.watch.slot()
+		tmpl, err := newTemplate("GET", srv.URL, http.Header{}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for i := uint64(0); b.Loop(); i++ {
+			// A new trace each time: no release, no reuse.
+			if t := tr.send(tmpl, job{seq: i}, slot); t.Err != nil {
+				b.Fatal(t.Err)
 			}
-			return res, err
-		})
-		do(b, rt)
+		}
 	})
 	b.Run("record", func(b *testing.B) {
 		rec := histogram.NewRecorder(histogram.TailSize(1e6))
@@ -62,26 +63,10 @@ func BenchmarkInstrumentation(b *testing.B) {
 		now := time.Now()
 		tr := &Trace{Start: now, TTFB: 2 * time.Millisecond, First: now.Add(2 * time.Millisecond), End: now.Add(3 * time.Millisecond),
 			Metrics: []Metric{{"db", 1500 * time.Microsecond}, {"queue", 100 * time.Microsecond}}}
-		res := &vegeta.Result{Code: 200, Timestamp: now, Latency: 3 * time.Millisecond}
 		b.ReportAllocs()
 		for i := 0; b.Loop(); i++ {
-			res.Latency = time.Duration(i%5000) * time.Microsecond
-			r.record(res, tr, now)
+			tr.End = now.Add(time.Duration(i%5000) * time.Microsecond)
+			r.record(tr, now)
 		}
 	})
-}
-
-type roundTripFunc func(*http.Request) (*http.Response, error)
-
-func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
-
-type takeOnClose struct {
-	io.ReadCloser
-	take func()
-}
-
-func (t takeOnClose) Close() error {
-	err := t.ReadCloser.Close()
-	t.take()
-	return err
 }

@@ -748,7 +748,21 @@ func TestEmulatorBackpressure(t *testing.T) {
 	if took < 100*time.Millisecond || took > 2*time.Second {
 		t.Errorf("Write returned after %v, want at its 100ms deadline", took)
 	}
-	// The failed delivery is kept: later writes report it.
+	// The failed delivery is kept: later writes report it. The delivery's
+	// own write fails on the pipe's deadline, which fires on a timer of its
+	// own: wait for it before clearing the deadline, or the clearing could
+	// come first and leave the delivery (and the next Write) blocked.
+	for wait := time.Now(); ; time.Sleep(time.Millisecond) {
+		c.mu.Lock()
+		failed := c.err != nil
+		c.mu.Unlock()
+		if failed {
+			break
+		}
+		if time.Since(wait) > 5*time.Second {
+			t.Fatal("the delivery did not fail at the pipe's deadline")
+		}
+	}
 	c.SetWriteDeadline(time.Time{})
 	if _, err := c.Write([]byte("x")); !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Errorf("Write after a failed delivery: %v, want the deadline error", err)

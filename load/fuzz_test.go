@@ -44,12 +44,12 @@ func tick() func() time.Time {
 	}
 }
 
-// readStream reads r as the transport reads a 2xx event stream and vegeta
-// consumes it: everything is copied to nowhere, then the body is closed.
+// readStream reads r as the transport reads a 2xx event stream: everything
+// is copied to nowhere, then the body is closed.
 func readStream(r io.Reader) (*Trace, error) {
 	now := tick()
 	tr := &Trace{Start: now()}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancelCause(context.Background())
 	s := &sseBody{body: &body{rc: io.NopCloser(r), tr: tr, ctx: ctx, cancel: cancel, now: now}}
 	_, err := io.Copy(io.Discard, s)
 	s.Close()

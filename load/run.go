@@ -1,5 +1,5 @@
-// Package load drives a target with vegeta on the scenario's schedule and
-// records every request into histograms, timed from its intended send.
+// Package load drives a target on the scenario's schedule and records
+// every request into histograms, timed from its intended send.
 package load
 
 import (
@@ -7,11 +7,12 @@ import (
 	"crypto/tls"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tailgate-dev/tailgate/histogram"
 	"github.com/tailgate-dev/tailgate/scenario"
-	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
 // Options tune a run beyond what the scenario says.
@@ -102,48 +103,41 @@ func Run(ctx context.Context, sc *scenario.Scenario, opt Options) (*Outcome, err
 	if sched == nil {
 		sched = sc.Schedule()
 	}
-	traces := newTraces()
 	base := newTransport(sc, url, opt.TLSConfig, maxWorkers)
 	defer base.CloseIdleConnections()
-	// Every request's context derives from abort, so an interrupted run can
-	// give up on requests still in flight once the drain time has passed.
-	abort, abandon := context.WithCancelCause(context.Background())
-	defer abandon(nil)
-	tracing := &transport{base: base, ctx: abort, timeout: sc.Target.Timeout.D(), sse: sc.Target.Stream == scenario.StreamSSE, traces: traces, now: time.Now}
-	client := &http.Client{Transport: tracing}
+	// The watchdog ends requests past target.timeout, and abandons those
+	// still in flight when an interrupted run has drained long enough.
+	watch := newWatchdog(sc.Target.Timeout.D())
+	tracing := &transport{base: base, watch: watch, sse: sc.Target.Stream == scenario.StreamSSE, now: time.Now}
 
 	header := http.Header{}
 	for k, v := range sc.Target.Headers {
 		header.Set(k, v)
 	}
-	tgt := vegeta.Target{Method: sc.Target.Method, URL: url, Body: []byte(sc.Target.Body), Header: header}
-	atk := vegeta.NewAttacker(
-		vegeta.Workers(uint64(min(maxWorkers, 64))),
-		vegeta.MaxWorkers(uint64(maxWorkers)),
-		// Bodies are timed and discarded by the transport, never kept in memory.
-		vegeta.MaxBody(0),
-		// Client goes last: earlier options type-assert the default transport.
-		vegeta.Client(client),
-	)
-
+	tmpl, err := newTemplate(sc.Target.Method, url, header, []byte(sc.Target.Body))
+	if err != nil {
+		return nil, err
+	}
 	rec := histogram.NewRecorder(histogram.TailSize(sched.Requests()))
 	out := &Outcome{Rec: rec, Planned: sched.Requests(), PlannedDuration: sched.Duration()}
 	rr := newRecorder(rec, sc.Target.Stream == scenario.StreamSSE)
 	rr.keepMetrics(sc.Budget.Lines)
-	cur := sched.Cursor()
+	atk := newAttacker(tracing, tmpl, rr, maxWorkers)
 
+	// When ctx ends, workers stop claiming requests; those in flight get
+	// the drain time to finish, then are abandoned.
 	stopped := make(chan struct{})
 	defer close(stopped)
+	go watch.run(stopped)
 	go func() {
 		select {
 		case <-ctx.Done():
-			atk.Stop()
 		case <-stopped:
 			return
 		}
 		select {
 		case <-time.After(drain):
-			abandon(errAbandoned)
+			watch.abandon()
 		case <-stopped:
 		}
 	}()
@@ -151,12 +145,12 @@ func Run(ctx context.Context, sc *scenario.Scenario, opt Options) (*Outcome, err
 		rec.KeepIntervals()
 	}
 
-	// began precedes vegeta's own start by microseconds, so intended times
-	// are, if anything, early: total latency errs long, never short.
 	began := time.Now()
-	// No attack name: vegeta would set an X-Vegeta-Attack header on every
-	// request, a cost per request that tells the target nothing.
-	results := atk.Attack(vegeta.NewStaticTargeter(tgt), sched.Pacer(), 0, "")
+	attacked := make(chan struct{})
+	go func() {
+		defer close(attacked)
+		atk.attack(ctx.Done(), sched, began)
+	}()
 	ticker := time.NewTicker(time.Second)
 	defer ticker.Stop()
 	tick := func(final bool) {
@@ -164,22 +158,20 @@ func Run(ctx context.Context, sc *scenario.Scenario, opt Options) (*Outcome, err
 			return
 		}
 		el := time.Since(began)
-		opt.OnTick(Tick{Elapsed: el, PlannedRate: sched.Rate(el), Rec: rec, InFlight: int64(traces.len()), Final: final})
+		rr.mu.Lock()
+		defer rr.mu.Unlock()
+		opt.OnTick(Tick{Elapsed: el, PlannedRate: sched.Rate(el), Rec: rec, InFlight: atk.sending.Load(), Final: final})
 	}
 	for done := false; !done; {
 		select {
-		case res, ok := <-results:
-			if !ok {
-				done = true
-				break
-			}
-			tr := traces.take(res.Seq)
-			rr.record(res, tr, began.Add(cur.At(int64(res.Seq))))
-			tracing.release(tr)
-			out.SendSpan = max(out.SendSpan, res.Timestamp.Sub(began))
+		case <-attacked:
+			done = true
 		case <-ticker.C:
 			tick(false)
 		}
+	}
+	if !rr.lastSend.IsZero() {
+		out.SendSpan = rr.lastSend.Sub(began)
 	}
 	out.Elapsed = time.Since(began)
 	out.Interrupted = ctx.Err() != nil && rec.Counts.Sent < out.Planned
@@ -193,9 +185,14 @@ const (
 	PartStreaming = "streaming" // first event or body byte → last byte
 )
 
-// recorder files results into histograms. It runs on the one goroutine that
-// drains vegeta's results, so it needs no locks.
+// recorder files results into histograms. Workers record under mu, which
+// also guards the recorder for whoever reads it during the run.
 type recorder struct {
+	mu       sync.Mutex
+	lastSend time.Time // the latest actual send recorded
+	// inFlight is a moving average of the time from a request's actual
+	// send to its end, successful or not, in nanoseconds: read without mu.
+	inFlight atomic.Int64
 	rec      *histogram.Recorder
 	sse      bool
 	names    map[string]string // Server-Timing name → source, so recording does not allocate
@@ -240,30 +237,39 @@ func (r *recorder) keepMetrics(lines []scenario.Line) {
 	}
 }
 
-// record files one result. intended is when the schedule meant to send it:
-// total runs from there (coordinated-omission corrected), service from the
-// actual send. Phases are recorded for successful requests only, like every
-// latency line; failures are counted by class.
-func (r *recorder) record(res *vegeta.Result, tr *Trace, intended time.Time) {
+// record files one request's trace. The run began at began; the request
+// was meant to go out tr.Intended later: total runs from there
+// (coordinated-omission corrected), service from the actual send. Phases
+// are recorded for successful requests only, like every latency line;
+// failures are counted by class.
+func (r *recorder) record(tr *Trace, began time.Time) {
 	rec := r.rec
 	rec.Counts.Sent++
-	lag := res.Timestamp.Sub(intended)
+	if tr.Start.After(r.lastSend) {
+		r.lastSend = tr.Start
+	}
+	// An exponential moving average over about the last 64 requests,
+	// starting from the first.
+	d := int64(tr.End.Sub(tr.Start))
+	if avg := r.inFlight.Load(); avg != 0 {
+		d = avg + (d-avg)/64
+	}
+	r.inFlight.Store(max(d, 1))
+	intended := began.Add(tr.Intended)
+	lag := tr.Start.Sub(intended)
 	rec.Record(SourceLag, lag)
-	if tr != nil && tr.NewConn {
+	if tr.NewConn {
 		rec.Counts.NewConnections++
 	}
-	if class := failure(res, tr); class != "" {
+	if class := tr.failure(); class != "" {
 		rec.Error(string(class))
 		return
 	}
 	rec.Counts.OK++
-	end := res.End()
+	end := tr.End
 	total := end.Sub(intended)
 	rec.Record(scenario.SourceTotal, total)
-	rec.Record(scenario.SourceService, res.Latency)
-	if tr == nil {
-		return
-	}
+	rec.Record(scenario.SourceService, end.Sub(tr.Start))
 	if tr.NewConn {
 		rec.Record(histogram.SourceTotalCold, total)
 		if tr.DNS > 0 {
@@ -291,14 +297,15 @@ func (r *recorder) record(res *vegeta.Result, tr *Trace, intended time.Time) {
 		}
 	}
 	if total > rec.Tail.Floor() {
-		rec.Tail.Offer(total, r.attribute(res, tr, lag, end))
+		rec.Tail.Offer(total, r.attribute(tr, lag))
 	}
 }
 
 // attribute splits a request's total into phases that add up to it: lag,
 // connect, tls, each Server-Timing metric, the rest of the wait for the
 // first event or byte (ttft or ttfb), and streaming.
-func (r *recorder) attribute(res *vegeta.Result, tr *Trace, lag time.Duration, end time.Time) []histogram.Part {
+func (r *recorder) attribute(tr *Trace, lag time.Duration) []histogram.Part {
+	end := tr.End
 	first := tr.First
 	if first.IsZero() {
 		first = end
@@ -315,7 +322,7 @@ func (r *recorder) attribute(res *vegeta.Result, tr *Trace, lag time.Duration, e
 	add(scenario.SourceTLS, tr.TLS)
 	// Server time reported by the target is part of the wait for the first
 	// byte; if it claims more than that wait, scale it down to fit.
-	wait := max(first.Sub(res.Timestamp)-conn-tr.TLS, 0)
+	wait := max(first.Sub(tr.Start)-conn-tr.TLS, 0)
 	var claimed time.Duration
 	for _, m := range tr.Metrics {
 		claimed += m.Dur
@@ -342,19 +349,19 @@ func (r *recorder) attribute(res *vegeta.Result, tr *Trace, lag time.Duration, e
 	return parts
 }
 
-// failure classifies a result; "" means success (2xx or 3xx, body read whole).
-func failure(res *vegeta.Result, tr *Trace) Class {
-	if tr != nil && tr.Err != nil {
-		return tr.Class
-	}
+// failure classifies a request; "" means success (2xx or 3xx, body read
+// whole). Redirects are not followed: a 3xx is the response measured.
+func (tr *Trace) failure() Class {
 	switch {
-	case res.Code >= 200 && res.Code < 400 && res.Error == "":
+	case tr.Err != nil:
+		return tr.Class
+	case tr.Code >= 200 && tr.Code < 400:
 		return ""
-	case res.Code >= 500:
+	case tr.Code >= 500:
 		return ClassHTTP5xx
-	case res.Code >= 400:
+	case tr.Code >= 400:
 		return ClassHTTP4xx
-	case res.Code != 0:
+	case tr.Code != 0:
 		return ClassProtocol
 	}
 	return ClassOther

@@ -2,21 +2,18 @@ package load
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/tailgate-dev/tailgate/histogram"
 	"github.com/tailgate-dev/tailgate/scenario"
-	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
 // BenchmarkRun is the whole hot path of a run, one request per op: pacing,
-// vegeta's worker hand-off, the tracing transport, the HTTP exchange and the
+// the hand-off to a worker, the tracing transport, the HTTP exchange and the
 // recording of the result. The plan asks for more than the machine can send
 // (a million a second), so ns/op is what one request costs end to end and
 // req/s the most a run sends here. The target is an in-process server, or
@@ -64,23 +61,22 @@ func TestRecordAllocatesNothing(t *testing.T) {
 		Gaps:    []time.Duration{time.Millisecond, 2 * time.Millisecond},
 		Metrics: []Metric{{"db", 1500 * time.Microsecond}, {"queue", 100 * time.Microsecond}}}
 	warm := &Trace{Start: now, TTFB: time.Millisecond, First: now.Add(time.Millisecond), End: now.Add(2 * time.Millisecond)}
-	res := &vegeta.Result{Code: 200, Timestamp: now, Latency: 3 * time.Millisecond}
+	cold.Code, warm.Code = 200, 200
 	// Fill the histograms, name maps and the tail first: the first sample of
 	// a source makes its histogram, and the first k of the tail their copies
 	// of the parts, once a run.
 	i := 0
 	for ; i < 200; i++ {
-		res.Latency = time.Duration(i) * time.Microsecond
-		r.record(res, cold, now)
-		r.record(res, warm, now)
+		cold.End, warm.End = now.Add(time.Duration(i)*time.Microsecond), now.Add(time.Duration(i)*time.Microsecond)
+		r.record(cold, now)
+		r.record(warm, now)
 	}
 	for name, tr := range map[string]*Trace{"cold": cold, "warm": warm} {
 		if a := testing.AllocsPerRun(1000, func() {
 			i++
 			// Ever slower, so every request enters the tail.
-			res.Latency = time.Duration(i) * time.Microsecond
-			tr.End = now.Add(res.Latency)
-			r.record(res, tr, now)
+			tr.End = now.Add(time.Duration(i) * time.Microsecond)
+			r.record(tr, now)
 		}); a != 0 {
 			t.Errorf("recording a %s request allocates %v times, want 0", name, a)
 		}
@@ -88,10 +84,10 @@ func TestRecordAllocatesNothing(t *testing.T) {
 }
 
 // BenchmarkTracedReused is BenchmarkInstrumentation/traced as a run does
-// it: each trace is taken and released after its result, so steady
-// keep-alive traffic reuses traces, hooks and body wrappers. The allocations
-// left over bare are the request's timeout context and net/http's copy of
-// the request that carries it.
+// it: each trace is released after its result, so steady keep-alive traffic
+// reuses traces, hooks, header maps and body wrappers. The allocations left
+// are the request's timeout context, its copy of the template, its sequence
+// number and net/http's own.
 func BenchmarkTracedReused(b *testing.B) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Server-Timing", "db;dur=1.5, queue;dur=0.1")
@@ -100,19 +96,18 @@ func BenchmarkTracedReused(b *testing.B) {
 	defer srv.Close()
 	base := &http.Transport{}
 	defer base.CloseIdleConnections()
-	tr := &transport{base: base, ctx: context.Background(), timeout: time.Minute, traces: newTraces(), now: time.Now}
+	tr := &transport{base: base, watch: newWatchdog(time.Minute), now: time.Now}
+	slot := tr.watch.slot()
+	tmpl, err := newTemplate("GET", srv.URL, http.Header{}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
 	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		// A new request each time, as vegeta makes them (and as
-		// BenchmarkInstrumentation/bare does, to compare with).
-		req, _ := http.NewRequest("GET", srv.URL, nil)
-		req.Header.Set(seqHeader, strconv.Itoa(i))
-		res, err := tr.RoundTrip(req)
-		if err != nil {
-			b.Fatal(err)
+	for i := uint64(0); b.Loop(); i++ {
+		t := tr.send(tmpl, job{seq: i}, slot)
+		if t.Err != nil {
+			b.Fatal(t.Err)
 		}
-		io.Copy(io.Discard, res.Body)
-		res.Body.Close()
-		tr.release(tr.traces.take(uint64(i)))
+		tr.release(t)
 	}
 }

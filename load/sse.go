@@ -28,8 +28,8 @@ func (e errMalformed) Unwrap() error { return e.err }
 
 // sseBody reads an event stream as it arrives, timing each event: the first
 // is the request's time to first token, the gaps between them its
-// inter-token latency. vegeta reads the body only to discard it, so the
-// whole stream is consumed on its first Read.
+// inter-token latency. The worker reads the body only to discard it, so
+// the whole stream is consumed on its first Read.
 type sseBody struct {
 	*body
 	drained bool

@@ -8,19 +8,20 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 )
 
-// Trace is what the tracing transport learned about one request. The
-// transport fills it in the worker goroutine before vegeta hands the result
-// over, so the reader of a result sees a complete trace.
+// Trace is what the tracing transport learned about one request. A worker
+// fills it before it hands it to the recorder, so the recorder sees a
+// complete trace.
 type Trace struct {
-	Seq   uint64
-	Start time.Time // RoundTrip entered: the request's actual send
+	Seq      uint64        // the request's number in the schedule
+	Intended time.Duration // when the schedule meant to send it, from the run's start
+	Start    time.Time     // the request's actual send
+	Code     int           // HTTP status, 0 when no response came
 
 	DNS, Connect, TLS time.Duration // zero unless this request opened a connection
 	NewConn           bool          // the request opened a connection (else it reused one)
@@ -45,11 +46,6 @@ type Trace struct {
 	// a dial started for a request can outlive it and call its hooks later.
 	idle    bool
 	written atomic.Bool
-	// key is Seq+1 while the trace is filed in traces (0 when not): read
-	// atomically, since a worker may look at a slot's trace just as the
-	// recorder hands it back for reuse.
-	key atomic.Uint64
-
 	// mu orders the hooks that run on other goroutines than the request's:
 	// dials (dns, connect, tls) and the connection's write and read loops.
 	// connected closes the window in which a dial may write its phases.
@@ -61,12 +57,16 @@ type Trace struct {
 
 // traceMem is what a Trace keeps when it is reused for another request: the
 // hooks (one closure set per Trace, not per request), the run's context
-// carrying them, and the body wrappers.
+// carrying them, the request's header map and body reader, and the
+// response body wrappers.
 type traceMem struct {
-	hooks httptrace.ClientTrace
-	ctx   context.Context // nil until the transport first uses the Trace
-	b     body
-	sb    sseBody
+	hooks   httptrace.ClientTrace
+	ctx     context.Context // nil until the transport first uses the Trace
+	header  http.Header     // the template's headers and the sequence number
+	seq     []string        // header[seqHeader]
+	reqBody reqBody
+	b       body
+	sb      sseBody
 }
 
 // reset clears the measurements for the next request, keeping the memory
@@ -124,130 +124,54 @@ func Classify(err error) Class {
 	return ClassOther
 }
 
-// errTimeout is the cause of a request's context when target.timeout passes.
+// errTimeout is the cause of a request's context when target.timeout passes
+// (the watchdog ends it).
 var errTimeout = errors.New("request timed out")
 
 // errAbandoned is the cause of a request's context when an interrupted run
 // stops waiting for it.
 var errAbandoned = errors.New("abandoned: the run was interrupted")
 
-// traces hands each request's Trace from the worker that made the request
-// to the goroutine that records its result, by vegeta's sequence number.
-// A trace goes into the slot of a table indexed by its number, with one
-// atomic operation each way and no lock; only when that slot is still held
-// by a request sent len(slots) numbers earlier (a stalled one) does it go to
-// a map under a lock.
-type traces struct {
-	slots []atomic.Pointer[Trace]
-	mask  uint64
-
-	mu    sync.Mutex
-	spill map[uint64]*Trace
-}
-
-// traceSlots is the size of the table: a request spills into the map only
-// when 65,536 later ones were sent while it was in flight.
-const traceSlots = 1 << 16
-
-func newTraces() *traces {
-	return &traces{slots: make([]atomic.Pointer[Trace], traceSlots), mask: traceSlots - 1, spill: map[uint64]*Trace{}}
-}
-
-// len counts the requests in flight: filed and not yet taken.
-func (t *traces) len() int {
-	n := 0
-	for i := range t.slots {
-		if t.slots[i].Load() != nil {
-			n++
-		}
-	}
-	t.mu.Lock()
-	n += len(t.spill)
-	t.mu.Unlock()
-	return n
-}
-
-// put files tr under tr.Seq. A second trace of the same number (the
-// request after a redirect) replaces the first.
-func (t *traces) put(tr *Trace) {
-	key := tr.Seq + 1
-	tr.key.Store(key)
-	s := &t.slots[tr.Seq&t.mask]
-	for {
-		old := s.Load()
-		if old != nil && old.key.Load() != key {
-			break
-		}
-		if s.CompareAndSwap(old, tr) {
-			return
-		}
-	}
-	t.mu.Lock()
-	t.spill[tr.Seq] = tr
-	t.mu.Unlock()
-}
-
-// take removes and returns the trace of seq, nil when the request never
-// reached the transport. A trace is only ever removed by the take of its
-// own number, so one that is not in its slot was spilled.
-func (t *traces) take(seq uint64) *Trace {
-	s := &t.slots[seq&t.mask]
-	if tr := s.Load(); tr != nil && tr.key.Load() == seq+1 && s.CompareAndSwap(tr, nil) {
-		return tr
-	}
-	t.mu.Lock()
-	tr, ok := t.spill[seq]
-	if ok {
-		delete(t.spill, seq)
-	}
-	t.mu.Unlock()
-	return tr
-}
-
-// transport is the tracing http.RoundTripper given to vegeta: it times each
-// phase with net/http/httptrace, enforces the request timeout across the
-// whole body read, and files a Trace per request under vegeta's sequence
-// number (header X-Vegeta-Seq).
+// transport times each request's phases with net/http/httptrace, enforces
+// the request timeout across the whole body read (with its watchdog), and
+// reads the response to its end, filling a Trace.
 type transport struct {
-	base    http.RoundTripper
-	ctx     context.Context // the run's: ending it abandons every request
-	timeout time.Duration
-	sse     bool // time SSE events (stream: sse)
-	traces  *traces
-	now     func() time.Time
+	base  http.RoundTripper
+	watch *watchdog
+	sse   bool // time SSE events (stream: sse)
+	now   func() time.Time
 
 	// pool holds traces of finished requests for reuse (see release), so a
-	// request costs no Trace, hooks or body wrapper allocations.
+	// request costs no Trace, hooks, header map or body wrapper allocations.
 	pool sync.Pool
 }
 
+// seqHeader carries each request's number in the schedule, under the name
+// vegeta gives it, so a target (the embedded service) can key on it.
 const seqHeader = "X-Vegeta-Seq"
 
-func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+// send makes j's request from tm and reads the response to its end; the
+// request is filed in s, the sending worker's slot of the watchdog, while it
+// is in flight. The returned trace holds every phase, the status code, and
+// the error class of a failure.
+func (t *transport) send(tm *template, j job, s *slot) *Trace {
 	tr := t.get()
+	tr.Seq, tr.Intended = j.seq, j.intended
 	tr.Start = t.now()
-	if s := req.Header.Get(seqHeader); s != "" {
-		tr.Seq, _ = strconv.ParseUint(s, 10, 64)
-		t.traces.put(tr)
+	// The hooks ride on a context made once per Trace; only the cancelable
+	// context that the watchdog ends is made per request.
+	if tr.mem.ctx == nil {
+		tr.mem.ctx = httptrace.WithClientTrace(context.Background(), &tr.mem.hooks)
 	}
-	// vegeta's requests carry no context of their own; the run's lets an
-	// interrupted run abandon what is still in flight. The hooks ride on a
-	// context made once per Trace; only the timeout is made per request.
-	traced := tr.mem.ctx
-	if traced == nil {
-		traced = httptrace.WithClientTrace(req.Context(), &tr.mem.hooks)
-		if t.ctx != nil {
-			traced = httptrace.WithClientTrace(t.ctx, &tr.mem.hooks)
-			tr.mem.ctx = traced
-		}
-	}
-	ctx, cancel := context.WithTimeoutCause(traced, t.timeout, errTimeout)
-	res, err := t.base.RoundTrip(req.WithContext(ctx))
+	ctx, cancel := t.watch.begin(s, tr.mem.ctx, tr.Start)
+	defer s.end()
+	res, err := t.base.RoundTrip(tm.request(ctx, tr))
 	if err != nil {
 		tr.fail(t.now(), cause(ctx, err)) // before cancel, which would become the cause
-		cancel()
-		return nil, err
+		cancel(nil)
+		return tr
 	}
+	tr.Code = res.StatusCode
 	if res.ProtoMajor != 1 {
 		// HTTP/2 shares dials between requests: keep such traces out of reuse.
 		tr.idle = false
@@ -255,13 +179,14 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	tr.Metrics = ParseServerTiming(tr.Metrics, res.Header.Values("Server-Timing"))
 	b := &tr.mem.b
 	*b = body{rc: res.Body, tr: tr, ctx: ctx, cancel: cancel, now: t.now}
+	var rc io.ReadCloser = b
 	if t.sse && res.StatusCode >= 200 && res.StatusCode < 300 {
 		tr.mem.sb = sseBody{body: b}
-		res.Body = &tr.mem.sb
-	} else {
-		res.Body = b
+		rc = &tr.mem.sb
 	}
-	return res, nil
+	io.Copy(io.Discard, rc) // errors are filed in tr by the body
+	rc.Close()
+	return tr
 }
 
 // get returns a trace to fill: a released one, or a new one with its hooks.
@@ -384,13 +309,13 @@ func (t *transport) hooks(tr *Trace) httptrace.ClientTrace {
 	}
 }
 
-// body times the response body and ends the request's context when vegeta
-// closes it.
+// body times the response body and ends the request's context when the
+// worker closes it.
 type body struct {
 	rc     io.ReadCloser
 	tr     *Trace
 	ctx    context.Context
-	cancel context.CancelFunc
+	cancel context.CancelCauseFunc
 	now    func() time.Time
 	done   bool
 }
@@ -417,6 +342,6 @@ func (b *body) Close() error {
 		b.tr.End = b.now()
 	}
 	err := b.rc.Close()
-	b.cancel()
+	b.cancel(nil)
 	return err
 }

@@ -2,80 +2,23 @@ package load
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/tailgate-dev/tailgate/scenario"
 )
 
-func TestTracesHandOff(t *testing.T) {
-	tr := newTraces()
-	a, b := &Trace{Seq: 7}, &Trace{Seq: 7 + traceSlots} // same slot
-	tr.put(a)
-	tr.put(b) // the slot is taken: b spills
-	if n := tr.len(); n != 2 {
-		t.Errorf("len() = %d with two in flight, want 2", n)
-	}
-	if got := tr.take(7 + traceSlots); got != b {
-		t.Errorf("take(%d) = %p, want the spilled trace %p", 7+traceSlots, got, b)
-	}
-	if got := tr.take(7); got != a {
-		t.Errorf("take(7) = %p, want %p", got, a)
-	}
-	if got := tr.take(7); got != nil || tr.len() != 0 {
-		t.Errorf("take(7) again = %v, len %d; want nil, 0", got, tr.len())
-	}
-	// A second trace of one number (a redirect) replaces the first.
-	c, d := &Trace{Seq: 9}, &Trace{Seq: 9}
-	tr.put(c)
-	tr.put(d)
-	if got := tr.take(9); got != d || tr.len() != 0 {
-		t.Errorf("after a redirect take(9) = %p, len %d; want the second trace %p, 0", got, tr.len(), d)
-	}
-
-	// Many workers filing and one reader taking, in any order (for -race):
-	// every trace comes back once, slot or spill.
-	const workers, each = 8, 3000
-	results := make(chan uint64, workers*each)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for i := range each {
-				// Numbers collide in slots across workers.
-				seq := uint64(w)*traceSlots + uint64(i)
-				tr.put(&Trace{Seq: seq})
-				results <- seq
-			}
-		})
-	}
-	go func() { wg.Wait(); close(results) }()
-	for seq := range results {
-		if got := tr.take(seq); got == nil || got.Seq != seq {
-			t.Fatalf("take(%d) = %v", seq, got)
-		}
-	}
-	if n := tr.len(); n != 0 {
-		t.Errorf("len() = %d after every trace was taken", n)
-	}
-}
-
-// roundTrip sends one GET with vegeta's sequence header through tr, reads
-// the body to the end and closes it, then takes its trace.
+// roundTrip sends request seq, a GET of url, through tr and returns its trace.
 func roundTrip(t *testing.T, tr *transport, url string, seq uint64) *Trace {
 	t.Helper()
-	req, _ := http.NewRequest("GET", url, nil)
-	req.Header.Set(seqHeader, strconv.FormatUint(seq, 10))
-	res, err := tr.RoundTrip(req)
-	if err == nil {
-		io.Copy(io.Discard, res.Body)
-		res.Body.Close()
+	tmpl, err := newTemplate("GET", url, http.Header{}, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return tr.traces.take(seq)
+	return tr.send(tmpl, job{seq: seq}, tr.watch.slot())
 }
 
 // A trace is reused only after a clean request on a connection from the
@@ -95,7 +38,7 @@ func TestTraceReuse(t *testing.T) {
 	defer srv.Close()
 	base := &http.Transport{}
 	defer base.CloseIdleConnections()
-	tr := &transport{base: base, ctx: context.Background(), timeout: time.Minute, traces: newTraces(), now: time.Now}
+	tr := &transport{base: base, watch: newWatchdog(time.Minute), now: time.Now}
 
 	first := roundTrip(t, tr, srv.URL, 1)
 	if !first.NewConn {

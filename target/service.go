@@ -15,8 +15,8 @@ import (
 	"github.com/tailgate-dev/tailgate/scenario"
 )
 
-// SeqHeader carries the load generator's request sequence number (vegeta
-// sets it). The service derives each request's randomness from it, so the
+// SeqHeader carries the load generator's request sequence number (tailgate
+// sets it, under vegeta's name). The service derives each request's randomness from it, so the
 // same seed and the same sequence number always give the same delays.
 const SeqHeader = "X-Vegeta-Seq"
 

@@ -1,9 +1,11 @@
 // Command soak drives the embedded service for a long time at a moderate
-// rate, with injected faults, and samples the process's resident memory and
-// goroutines every interval: both must stay flat however long the run. It is
-// not run in CI; see run.sh and bench/RESULTS.md.
+// rate, with injected faults, or a target of its own (-url) at a high one,
+// and samples the process's resident memory and goroutines every interval:
+// both must stay flat however long the run. It is not run in CI; see run.sh
+// and bench/RESULTS.md.
 //
 //	go run ./bench/soak -duration 10m -rate 100/s -every 10s
+//	go run ./bench/soak -duration 10m -rate 5000/s -url http://127.0.0.1:8080/
 package main
 
 import (
@@ -31,8 +33,9 @@ func main() {
 	rate := flag.String("rate", "100/s", "constant arrival rate")
 	errs := flag.String("errors", "5%", "share of requests the embedded service fails with 500")
 	every := flag.Duration("every", 10*time.Second, "sampling interval")
+	url := flag.String("url", "", "send plain GETs to this target instead of the embedded service")
 	flag.Parse()
-	if err := soak(*duration, *rate, *errs, *every); err != nil {
+	if err := soak(*duration, *rate, *errs, *url, *every); err != nil {
 		fmt.Fprintln(os.Stderr, "soak:", err)
 		os.Exit(1)
 	}
@@ -61,6 +64,18 @@ budget:
   errors: 10%%
 `
 
+// urlYAML sends plain GETs to a target of the caller's: no service runs in
+// this process, so its memory is the generator's alone.
+const urlYAML = `name: soak
+seed: 7
+target: {url: %q, timeout: 5s}
+traffic:
+  - poisson: {rate: %s, duration: %s}
+budget:
+  total: {p99: 1s}
+  errors: 1%%
+`
+
 // sample is one row of the table.
 type sample struct {
 	at                   time.Duration
@@ -69,8 +84,12 @@ type sample struct {
 	rssKiB, heapKiB      int64
 }
 
-func soak(duration time.Duration, rate, errs string, every time.Duration) error {
-	sc, err := scenario.Parse("soak.yaml", []byte(fmt.Sprintf(scenarioYAML, rate, duration, errs)))
+func soak(duration time.Duration, rate, errs, url string, every time.Duration) error {
+	yaml := fmt.Sprintf(scenarioYAML, rate, duration, errs)
+	if url != "" {
+		yaml = fmt.Sprintf(urlYAML, url, rate, duration)
+	}
+	sc, err := scenario.Parse("soak.yaml", []byte(yaml))
 	if err != nil {
 		return err
 	}
@@ -79,13 +98,9 @@ func soak(duration time.Duration, rate, errs string, every time.Duration) error 
 
 	baseGoroutines := runtime.NumGoroutine()
 	baseRSS := rssKiB()
-	srv, err := target.Start(ctx, sc, "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	// The recorder is read on the run's goroutine only; ticks publish counts.
+	// The recorder is read in ticks only; ticks publish counts.
 	var sent, ok, failed, inflight atomic.Int64
-	opt := load.Options{URL: srv.URL(), TLSConfig: srv.ClientTLS(), OnTick: func(t load.Tick) {
+	opt := load.Options{OnTick: func(t load.Tick) {
 		c := t.Rec.Counts
 		sent.Store(c.Sent)
 		ok.Store(c.OK)
@@ -94,7 +109,16 @@ func soak(duration time.Duration, rate, errs string, every time.Duration) error 
 		t.Rec.TakeInterval() // as the interval log does: per-second histograms are handed over
 	}}
 
-	fmt.Printf("soak: %s of %s poisson to the embedded service (sse, 20 tokens, errors %s), sampling every %s\n", duration, rate, errs, every)
+	var srv *target.Server
+	if url == "" {
+		if srv, err = target.Start(ctx, sc, "127.0.0.1:0"); err != nil {
+			return err
+		}
+		opt.URL, opt.TLSConfig = srv.URL(), srv.ClientTLS()
+		fmt.Printf("soak: %s of %s poisson to the embedded service (sse, 20 tokens, errors %s), sampling every %s\n", duration, rate, errs, every)
+	} else {
+		fmt.Printf("soak: %s of %s poisson GETs to %s, sampling every %s\n", duration, rate, url, every)
+	}
 	fmt.Printf("before: %d goroutines, RSS %.1f MiB\n\n", baseGoroutines, float64(baseRSS)/1024)
 	const row = "%8s %8v %8v %7v %9v %10v %8v %8v\n"
 	fmt.Printf(row, "elapsed", "sent", "ok", "errors", "in flight", "goroutines", "RSS MiB", "heap MiB")
@@ -135,8 +159,10 @@ wait:
 		return res.err
 	}
 	take(time.Since(began))
-	if err := srv.Close(); err != nil {
-		return err
+	if srv != nil {
+		if err := srv.Close(); err != nil {
+			return err
+		}
 	}
 	out := res.out
 	j := budget.Judge(sc, budget.Measurement{Mode: "run", Rec: out.Rec, Planned: out.Planned, PlannedDuration: out.PlannedDuration,

@@ -4,7 +4,7 @@
 // It models what `run` measures against `url: embedded`, request by request:
 //
 //   - arrivals are the scenario's schedule (the same Schedule and Cursor a
-//     run paces vegeta with), and each request is sent when intended: a
+//     run paces its workers with), and each request is sent when intended: a
 //     simulator never falls behind, so there is no coordinated omission to
 //     correct, and total is timed from the intended send like a run's;
 //   - with probability 1 − network.reuse the request opens a connection:

@@ -1,0 +1,211 @@
+package load
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tailgate-dev/tailgate/scenario"
+)
+
+// job is one request to send: its number in the schedule and when the
+// schedule means it to go, from the start of the run.
+type job struct {
+	seq      uint64
+	intended time.Duration
+}
+
+// attacker sends the schedule's requests from a pool of workers. A worker
+// claims the next request of the schedule, sleeps until its intended time,
+// sends it through the tracing transport, reads the response to its end,
+// records it, and claims the next. Claims go in schedule order, so idle
+// workers wait on consecutive requests and each goes out on time; no
+// goroutine stands between the schedule and the send, or between the
+// response and its recording.
+//
+// The pool keeps one worker in reserve: a worker about to send when no
+// other is idle starts another (up to max), which claims the next request
+// at once. So however slow the target, the next request has a worker
+// waiting for it before it is due, and at a steady rate the pool settles at
+// the concurrency the target needs. When max workers are busy the next
+// request waits for one: the generator is saturated, requests go out late,
+// and each one's lag (actual − intended send) says by how much. Latency is
+// timed from the intended send whatever the lag, so a saturated run still
+// measures what a user would have waited.
+type attacker struct {
+	t     *transport
+	tmpl  *template
+	rr    *recorder
+	began time.Time
+	done  <-chan struct{} // the run's context: stop claiming, drop what is claimed
+	max   int
+
+	mu      sync.Mutex // guards the claims and the pool's size
+	sched   *scenario.Schedule
+	cur     *scenario.Cursor
+	next, n uint64
+	workers int
+
+	idle    atomic.Int64 // workers claiming or waiting, not sending
+	sending atomic.Int64 // requests sent and not yet recorded
+	wg      sync.WaitGroup
+}
+
+// initialWorkers start with the run; more start as sends need them.
+const initialWorkers = 8
+
+func newAttacker(t *transport, tmpl *template, rr *recorder, maxWorkers int) *attacker {
+	return &attacker{t: t, tmpl: tmpl, rr: rr, max: maxWorkers}
+}
+
+// attack sends sched from began until it ends or done closes, and returns
+// when every request sent has been recorded.
+func (a *attacker) attack(done <-chan struct{}, sched *scenario.Schedule, began time.Time) {
+	a.began, a.done = began, done
+	a.sched, a.cur, a.n = sched, sched.Cursor(), uint64(sched.Requests())
+	for range min(initialWorkers, a.max) {
+		a.grow()
+	}
+	a.wg.Wait()
+}
+
+// grow starts a worker unless max are running.
+func (a *attacker) grow() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.workers >= a.max || a.next >= a.n {
+		return
+	}
+	a.workers++
+	a.idle.Add(1)
+	a.wg.Add(1)
+	go a.work()
+}
+
+// lateLag is how late a request may go out before the pool counts as
+// behind: beyond the lateness of a timer on a busy machine.
+const lateLag = 2 * time.Millisecond
+
+// short says whether the pool, with no worker left in reserve, should grow
+// for a request sent lag after its intended time. On time, always: the
+// reserve is what keeps the next request on time. Behind (the requests due
+// piled up while the generator stalled, or the target slowed down), only
+// while the pool is smaller than twice the concurrency the schedule needs at
+// the target's current pace (rate × time in flight, Little's law): a
+// backlog after a stall of the machine is caught up by the workers there
+// are, instead of by a worker and a new connection for each late request,
+// which would load the stalled machine further; a slower target still gets
+// the workers it needs.
+func (a *attacker) short(lag time.Duration) bool {
+	if lag < lateLag {
+		return true
+	}
+	inFlight := a.rr.inFlight.Load()
+	if inFlight == 0 {
+		return true // nothing has finished yet: no pace to go by
+	}
+	need := a.sched.Rate(time.Since(a.began)) * time.Duration(inFlight).Seconds()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return float64(a.workers) < 2*need+initialWorkers
+}
+
+// claim takes the next request of the schedule; false when none is left or
+// the run was stopped.
+func (a *attacker) claim() (job, bool) {
+	select {
+	case <-a.done:
+		return job{}, false
+	default:
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.next >= a.n {
+		return job{}, false
+	}
+	j := job{seq: a.next, intended: a.cur.At(int64(a.next))}
+	a.next++
+	return j, true
+}
+
+func (a *attacker) work() {
+	defer a.wg.Done()
+	s := a.t.watch.slot()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		j, ok := a.claim()
+		if !ok {
+			return
+		}
+		if wait := j.intended - time.Since(a.began); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-timer.C:
+			case <-a.done:
+				return // claimed, not sent: an interrupted run drops it
+			}
+		}
+		if a.idle.Add(-1) == 0 && a.short(time.Since(a.began)-j.intended) {
+			a.grow()
+		}
+		a.sending.Add(1)
+		tr := a.t.send(a.tmpl, j, s)
+		a.rr.mu.Lock()
+		a.rr.record(tr, a.began)
+		a.rr.mu.Unlock()
+		a.sending.Add(-1)
+		a.t.release(tr)
+		a.idle.Add(1)
+	}
+}
+
+// template is the request every job sends, made once: a request per job is
+// a shallow copy carrying its own context, headers and body reader.
+type template struct {
+	req  *http.Request
+	body []byte
+}
+
+func newTemplate(method, url string, header http.Header, body []byte) (*template, error) {
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header = header
+	req.ContentLength = int64(len(body))
+	return &template{req: req, body: body}, nil
+}
+
+// request is the template's request for tr's job, on ctx: the copy shares
+// the template's URL, and takes tr's header map (the template's plus the
+// sequence number) and body reader, both reused with tr.
+func (tm *template) request(ctx context.Context, tr *Trace) *http.Request {
+	req := tm.req.WithContext(ctx)
+	m := &tr.mem
+	if m.header == nil {
+		m.header = tm.req.Header.Clone()
+		if m.header == nil {
+			m.header = http.Header{}
+		}
+		m.seq = make([]string, 1)
+		m.header[seqHeader] = m.seq
+	}
+	m.seq[0] = strconv.FormatUint(tr.Seq, 10)
+	req.Header = m.header
+	if len(tm.body) > 0 {
+		m.reqBody.Reset(tm.body)
+		req.Body = &m.reqBody
+		req.GetBody = nil
+	}
+	return req
+}
+
+// reqBody is a request body that can be read again after Reset.
+type reqBody struct{ bytes.Reader }
+
+func (*reqBody) Close() error { return nil }
