@@ -45,14 +45,14 @@ type attacker struct {
 	max   int
 
 	mu      sync.Mutex // guards the claims and the pool's size
-	sched   *scenario.Schedule
 	cur     *scenario.Cursor
 	next, n uint64
 	workers int
 
-	idle    atomic.Int64 // workers claiming or waiting, not sending
-	sending atomic.Int64 // requests sent and not yet recorded
-	wg      sync.WaitGroup
+	idle     atomic.Int64 // workers claiming or waiting, not sending
+	grewLate atomic.Int64 // when the pool last grew while behind, from began
+	sending  atomic.Int64 // requests sent and not yet recorded
+	wg       sync.WaitGroup
 }
 
 // initialWorkers start with the run; more start as sends need them.
@@ -66,7 +66,7 @@ func newAttacker(t *transport, tmpl *template, rr *recorder, maxWorkers int) *at
 // when every request sent has been recorded.
 func (a *attacker) attack(done <-chan struct{}, sched *scenario.Schedule, began time.Time) {
 	a.began, a.done = began, done
-	a.sched, a.cur, a.n = sched, sched.Cursor(), uint64(sched.Requests())
+	a.cur, a.n = sched.Cursor(), uint64(sched.Requests())
 	for range min(initialWorkers, a.max) {
 		a.grow()
 	}
@@ -90,28 +90,25 @@ func (a *attacker) grow() {
 // behind: beyond the lateness of a timer on a busy machine.
 const lateLag = 2 * time.Millisecond
 
+// lateGrowth is how often the pool may grow while it is behind.
+const lateGrowth = time.Millisecond
+
 // short says whether the pool, with no worker left in reserve, should grow
 // for a request sent lag after its intended time. On time, always: the
-// reserve is what keeps the next request on time. Behind (the requests due
-// piled up while the generator stalled, or the target slowed down), only
-// while the pool is smaller than twice the concurrency the schedule needs at
-// the target's current pace (rate × time in flight, Little's law): a
-// backlog after a stall of the machine is caught up by the workers there
-// are, instead of by a worker and a new connection for each late request,
-// which would load the stalled machine further; a slower target still gets
-// the workers it needs.
+// reserve is what keeps the next request on time. Behind (requests piled
+// up while the machine stalled, or the target slowed down), by at most one
+// worker a millisecond: a backlog after a stall is caught up by the workers
+// there are, instead of by a new worker and connection for each late
+// request, which would load the stalled machine further and open
+// connections by the thousand; a target that slowed down still gets a
+// thousand more workers a second.
 func (a *attacker) short(lag time.Duration) bool {
 	if lag < lateLag {
 		return true
 	}
-	inFlight := a.rr.inFlight.Load()
-	if inFlight == 0 {
-		return true // nothing has finished yet: no pace to go by
-	}
-	need := a.sched.Rate(time.Since(a.began)) * time.Duration(inFlight).Seconds()
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return float64(a.workers) < 2*need+initialWorkers
+	now := int64(time.Since(a.began))
+	last := a.grewLate.Load()
+	return now-last >= int64(lateGrowth) && a.grewLate.CompareAndSwap(last, now)
 }
 
 // claim takes the next request of the schedule; false when none is left or

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http/httptrace"
 	"os"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -138,16 +139,24 @@ var timerLead = sync.OnceValue(func() time.Duration {
 	return min(max(late[n/2], 0), time.Millisecond)
 })
 
-// sleepCtx waits d or until ctx ends, whichever comes first.
+// sleepCtx waits d or until ctx ends, whichever comes first. Its timer
+// starts timerLead early; when it fires on time after all, the rest (under
+// a millisecond) is waited out yielding, so a dial never pays less than its
+// RTT.
 func sleepCtx(ctx context.Context, d time.Duration) {
 	if d <= 0 {
 		return
 	}
+	until := time.Now().Add(d)
 	t := time.NewTimer(max(d-timerLead(), 0))
 	defer t.Stop()
 	select {
 	case <-t.C:
 	case <-ctx.Done():
+		return
+	}
+	for time.Now().Before(until) && ctx.Err() == nil {
+		runtime.Gosched()
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/tailgate-dev/tailgate/histogram"
@@ -190,9 +189,6 @@ const (
 type recorder struct {
 	mu       sync.Mutex
 	lastSend time.Time // the latest actual send recorded
-	// inFlight is a moving average of the time from a request's actual
-	// send to its end, successful or not, in nanoseconds: read without mu.
-	inFlight atomic.Int64
 	rec      *histogram.Recorder
 	sse      bool
 	names    map[string]string // Server-Timing name → source, so recording does not allocate
@@ -248,13 +244,6 @@ func (r *recorder) record(tr *Trace, began time.Time) {
 	if tr.Start.After(r.lastSend) {
 		r.lastSend = tr.Start
 	}
-	// An exponential moving average over about the last 64 requests,
-	// starting from the first.
-	d := int64(tr.End.Sub(tr.Start))
-	if avg := r.inFlight.Load(); avg != 0 {
-		d = avg + (d-avg)/64
-	}
-	r.inFlight.Store(max(d, 1))
 	intended := began.Add(tr.Intended)
 	lag := tr.Start.Sub(intended)
 	rec.Record(SourceLag, lag)
