@@ -31,7 +31,9 @@ type job struct {
 // other is idle starts another (up to max), which claims the next request
 // at once. So however slow the target, the next request has a worker
 // waiting for it before it is due, and at a steady rate the pool settles at
-// the concurrency the target needs. When max workers are busy the next
+// the concurrency the target needs. Behind schedule it grows only about a
+// tenth every 100ms, and workers beyond twice those sending retire at that
+// pace (see short and surplus). When max workers are busy the next
 // request waits for one: the generator is saturated, requests go out late,
 // and each one's lag (actual − intended send) says by how much. Latency is
 // timed from the intended send whatever the lag, so a saturated run still
@@ -51,6 +53,7 @@ type attacker struct {
 
 	idle     atomic.Int64 // workers claiming or waiting, not sending
 	grewLate atomic.Int64 // when the pool last grew while behind, from began
+	retired  atomic.Int64 // when the pool last shrank, from began
 	sending  atomic.Int64 // requests sent and not yet recorded
 	wg       sync.WaitGroup
 }
@@ -90,25 +93,33 @@ func (a *attacker) grow() {
 // behind: beyond the lateness of a timer on a busy machine.
 const lateLag = 2 * time.Millisecond
 
-// lateGrowth is how often the pool may grow while it is behind.
-const lateGrowth = time.Millisecond
+// resizeEvery paces changes of the pool's size while it is behind, or has
+// too many idle workers: one worker per resizeEvery ÷ (workers/10), so
+// about a tenth of the pool each resizeEvery, whatever its size.
+const resizeEvery = 100 * time.Millisecond
 
 // short says whether the pool, with no worker left in reserve, should grow
 // for a request sent lag after its intended time. On time, always: the
 // reserve is what keeps the next request on time. Behind (requests piled
-// up while the machine stalled, or the target slowed down), by at most one
-// worker a millisecond: a backlog after a stall is caught up by the workers
-// there are, instead of by a new worker and connection for each late
-// request, which would load the stalled machine further and open
-// connections by the thousand; a target that slowed down still gets a
-// thousand more workers a second.
+// up while the machine stalled, or the target slowed down), by about a
+// tenth every 100ms: a backlog after a stall is caught up by the workers
+// there are, not by a new worker and connection for each late request
+// (which would load the stalled machine further and open connections by
+// the thousand), and a target that slowed down still gets the workers it
+// needs within a second or two.
 func (a *attacker) short(lag time.Duration) bool {
-	if lag < lateLag {
-		return true
-	}
+	return lag < lateLag || a.paced(&a.grewLate)
+}
+
+// paced says whether the pool may change size now, the last change having
+// been at *last (from began), and if so records now there.
+func (a *attacker) paced(last *atomic.Int64) bool {
+	a.mu.Lock()
+	every := resizeEvery / time.Duration(max(a.workers/10, 1))
+	a.mu.Unlock()
 	now := int64(time.Since(a.began))
-	last := a.grewLate.Load()
-	return now-last >= int64(lateGrowth) && a.grewLate.CompareAndSwap(last, now)
+	prev := last.Load()
+	return now-prev >= int64(every) && last.CompareAndSwap(prev, now)
 }
 
 // claim takes the next request of the schedule; false when none is left or
@@ -151,14 +162,42 @@ func (a *attacker) work() {
 			a.grow()
 		}
 		a.sending.Add(1)
-		tr := a.t.send(a.tmpl, j, s)
+		var c *h1Conn
+		if a.t.h1 != nil {
+			c = a.t.h1.get()
+		}
+		tr := a.t.send(a.tmpl, j, s, c)
+		if c != nil {
+			a.t.h1.put(c, tr.End)
+		}
 		a.rr.mu.Lock()
 		a.rr.record(tr, a.began)
 		a.rr.mu.Unlock()
 		a.sending.Add(-1)
 		a.t.release(tr)
+		if a.surplus() {
+			return
+		}
 		a.idle.Add(1)
 	}
+}
+
+// surplus retires the calling worker, which just finished a request, when
+// the pool holds more idle workers than twice those sending (plus the
+// initial few): a burst or a stall grew the pool, and the traffic no longer
+// needs it. Paced like growth while behind, so the pool follows the recent
+// peak of concurrency, not each dip.
+func (a *attacker) surplus() bool {
+	if a.idle.Load() <= 2*a.sending.Load()+initialWorkers {
+		return false
+	}
+	if !a.paced(&a.retired) {
+		return false
+	}
+	a.mu.Lock()
+	a.workers--
+	a.mu.Unlock()
+	return true
 }
 
 // template is the request every job sends, made once: a request per job is

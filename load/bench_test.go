@@ -52,7 +52,7 @@ func BenchmarkInstrumentation(b *testing.B) {
 		b.ReportAllocs()
 		for i := uint64(0); b.Loop(); i++ {
 			// A new trace each time: no release, no reuse.
-			if t := tr.send(tmpl, job{seq: i}, slot); t.Err != nil {
+			if t := tr.send(tmpl, job{seq: i}, slot, nil); t.Err != nil {
 				b.Fatal(t.Err)
 			}
 		}

@@ -117,6 +117,14 @@ func Run(ctx context.Context, sc *scenario.Scenario, opt Options) (*Outcome, err
 	if err != nil {
 		return nil, err
 	}
+	if !sc.Target.HTTP2 {
+		if tracing.h1, err = newH1Client(tmpl, base.DialContext, base.TLSClientConfig, base.Proxy); err != nil {
+			return nil, err
+		}
+		if tracing.h1 != nil {
+			defer tracing.h1.closeIdle()
+		}
+	}
 	rec := histogram.NewRecorder(histogram.TailSize(sched.Requests()))
 	out := &Outcome{Rec: rec, Planned: sched.Requests(), PlannedDuration: sched.Duration()}
 	rr := newRecorder(rec, sc.Target.Stream == scenario.StreamSSE)

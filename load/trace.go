@@ -137,6 +137,7 @@ var errAbandoned = errors.New("abandoned: the run was interrupted")
 // reads the response to its end, filling a Trace.
 type transport struct {
 	base  http.RoundTripper
+	h1    *h1Client // when set, workers send on connections of their own
 	watch *watchdog
 	sse   bool // time SSE events (stream: sse)
 	now   func() time.Time
@@ -150,11 +151,12 @@ type transport struct {
 // vegeta gives it, so a target (the embedded service) can key on it.
 const seqHeader = "X-Vegeta-Seq"
 
-// send makes j's request from tm and reads the response to its end; the
-// request is filed in s, the sending worker's slot of the watchdog, while it
-// is in flight. The returned trace holds every phase, the status code, and
+// send makes j's request from tm and reads the response to its end, on c,
+// the sending worker's own connection, or through net/http when c is nil;
+// the request is filed in s, the worker's slot of the watchdog, while it is
+// in flight. The returned trace holds every phase, the status code, and
 // the error class of a failure.
-func (t *transport) send(tm *template, j job, s *slot) *Trace {
+func (t *transport) send(tm *template, j job, s *slot, c *h1Conn) *Trace {
 	tr := t.get()
 	tr.Seq, tr.Intended = j.seq, j.intended
 	tr.Start = t.now()
@@ -163,9 +165,15 @@ func (t *transport) send(tm *template, j job, s *slot) *Trace {
 	if tr.mem.ctx == nil {
 		tr.mem.ctx = httptrace.WithClientTrace(context.Background(), &tr.mem.hooks)
 	}
-	ctx, cancel := t.watch.begin(s, tr.mem.ctx, tr.Start)
+	ctx, cancel := t.watch.begin(s, tr.mem.ctx, tr.Start, c)
 	defer s.end()
-	res, err := t.base.RoundTrip(tm.request(ctx, tr))
+	var res *http.Response
+	var err error
+	if c != nil {
+		res, err = c.roundTrip(ctx, tr)
+	} else {
+		res, err = t.base.RoundTrip(tm.request(ctx, tr))
+	}
 	if err != nil {
 		tr.fail(t.now(), cause(ctx, err)) // before cancel, which would become the cause
 		cancel(nil)
@@ -184,8 +192,11 @@ func (t *transport) send(tm *template, j job, s *slot) *Trace {
 		tr.mem.sb = sseBody{body: b}
 		rc = &tr.mem.sb
 	}
-	io.Copy(io.Discard, rc) // errors are filed in tr by the body
+	_, err = io.Copy(io.Discard, rc) // errors are filed in tr by the body
 	rc.Close()
+	if c != nil {
+		c.done(res, err)
+	}
 	return tr
 }
 

@@ -32,6 +32,10 @@ type slot struct {
 type deadline struct {
 	at     int64 // Unix nanoseconds
 	cancel context.CancelCauseFunc
+	// conn, when the request is on a worker's own connection, has its I/O
+	// ended too: a context does not reach a blocked read.
+	conn *h1Conn
+	gen  uint64
 }
 
 func newWatchdog(timeout time.Duration) *watchdog {
@@ -47,17 +51,30 @@ func (w *watchdog) slot() *slot {
 	return s
 }
 
-// begin files a request started at start: ctx is its context, derived from
-// one that is never done. end must follow when the request is over.
-func (w *watchdog) begin(s *slot, ctx context.Context, start time.Time) (context.Context, context.CancelCauseFunc) {
+// begin files a request started at start, on conn when it has a worker's
+// own connection (nil otherwise): ctx is its context, derived from one that
+// is never done. end must follow when the request is over.
+func (w *watchdog) begin(s *slot, ctx context.Context, start time.Time, conn *h1Conn) (context.Context, context.CancelCauseFunc) {
 	ctx, cancel := context.WithCancelCause(ctx)
-	s.cur.Store(&deadline{at: start.UnixNano() + int64(w.timeout), cancel: cancel})
+	d := &deadline{at: start.UnixNano() + int64(w.timeout), cancel: cancel}
+	if conn != nil {
+		d.conn, d.gen = conn, conn.begin()
+	}
+	s.cur.Store(d)
 	// After the store: either abandon saw this request in its slot, or
 	// this sees the flag.
 	if w.abandoned.Load() {
-		cancel(errAbandoned)
+		d.end(errAbandoned)
 	}
 	return ctx, cancel
+}
+
+// end ends the request with cause.
+func (d *deadline) end(cause error) {
+	d.cancel(cause)
+	if d.conn != nil {
+		d.conn.interrupt(d.gen)
+	}
 }
 
 // end takes the request out of its slot.
@@ -97,7 +114,7 @@ func (w *watchdog) cancel(now int64, cause error) {
 	w.mu.Unlock()
 	for _, s := range slots {
 		if d := s.cur.Load(); d != nil && (now == 0 || now >= d.at) {
-			d.cancel(cause)
+			d.end(cause)
 		}
 	}
 }

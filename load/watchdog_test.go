@@ -14,8 +14,8 @@ func TestWatchdogTimeout(t *testing.T) {
 	w := newWatchdog(50 * time.Millisecond)
 	s1, s2 := w.slot(), w.slot()
 	start := time.Now()
-	late, _ := w.begin(s1, context.Background(), start)
-	fresh, cancelFresh := w.begin(s2, context.Background(), start.Add(time.Hour))
+	late, _ := w.begin(s1, context.Background(), start, nil)
+	fresh, cancelFresh := w.begin(s2, context.Background(), start.Add(time.Hour), nil)
 	defer cancelFresh(nil)
 
 	w.cancel(start.Add(49*time.Millisecond).UnixNano(), errTimeout)
@@ -32,7 +32,7 @@ func TestWatchdogTimeout(t *testing.T) {
 
 	// The slot's next request is not touched by the deadline of the last.
 	s1.end()
-	next, cancelNext := w.begin(s1, context.Background(), start.Add(time.Hour))
+	next, cancelNext := w.begin(s1, context.Background(), start.Add(time.Hour), nil)
 	defer cancelNext(nil)
 	w.cancel(start.Add(time.Second).UnixNano(), errTimeout)
 	if next.Err() != nil {
@@ -48,7 +48,7 @@ func TestWatchdogRun(t *testing.T) {
 	wg.Go(func() { w.run(stop) })
 	defer func() { close(stop); wg.Wait() }()
 	start := time.Now()
-	ctx, cancel := w.begin(w.slot(), context.Background(), start)
+	ctx, cancel := w.begin(w.slot(), context.Background(), start, nil)
 	defer cancel(nil)
 	select {
 	case <-ctx.Done():
@@ -68,12 +68,12 @@ func TestWatchdogAbandon(t *testing.T) {
 	w := newWatchdog(time.Hour)
 	var ctxs []context.Context
 	for range 3 {
-		ctx, cancel := w.begin(w.slot(), context.Background(), time.Now())
+		ctx, cancel := w.begin(w.slot(), context.Background(), time.Now(), nil)
 		defer cancel(nil)
 		ctxs = append(ctxs, ctx)
 	}
 	w.abandon()
-	after, cancel := w.begin(w.slot(), context.Background(), time.Now())
+	after, cancel := w.begin(w.slot(), context.Background(), time.Now(), nil)
 	defer cancel(nil)
 	for i, ctx := range append(ctxs, after) {
 		if c := context.Cause(ctx); !errors.Is(c, errAbandoned) || Classify(c) != ClassAbandoned {

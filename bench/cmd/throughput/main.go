@@ -591,7 +591,7 @@ func (r results) markdown(c config, machine []string) string {
 		traced, okTraced := allocs["load.BenchmarkInstrumentation/traced"]
 		reused, okReused := allocs["load.BenchmarkTracedReused"]
 		if okBare && okTraced && okReused {
-			p(" Over a bare `net/http` round trip, the tracing transport adds %d allocations a request when, as in a run, each trace is released after its result and reused (mostly the request's timeout context), against %d without reuse (`traced`: a new trace, hook closures and body wrapper each time).", reused-bare, traced-bare)
+			p(" Against a bare `net/http` round trip (%d allocations, the in-process server's included), a traced request through net/http's transport with a new trace each time (`traced`) makes %d, and one as a run over HTTP/1.1 sends it (`BenchmarkTracedReused`: on tailgate's own connection, the trace released after its result and reused) makes %d.", bare, traced, reused)
 		}
 		p("\n\n")
 		if r.hotErr != nil {
