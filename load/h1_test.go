@@ -257,3 +257,35 @@ func TestH1Chosen(t *testing.T) {
 		}
 	}
 }
+
+// A stream the parser gives up on (an event beyond maxEventSize) ends its
+// request at once: the connection is closed rather than drained, though
+// the server would go on sending until the timeout.
+func TestH1AbandonedStreamIsNotDrained(t *testing.T) {
+	url := rawServer(t, func(c net.Conn) {
+		if _, err := readRequest(bufio.NewReader(c)); err != nil {
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n")
+		chunk := "1000\r\n" + "data: " + strings.Repeat("x", 0x1000-6) + "\r\n"
+		for range 5000 { // 20 MiB of one event, slowly
+			if _, err := io.WriteString(c, chunk); err != nil {
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	})
+	tm, _ := newTemplate("GET", url, http.Header{}, nil)
+	cl, _ := newH1Client(tm, (&net.Dialer{}).DialContext, nil, nil)
+	c := cl.get()
+	defer c.close()
+	tr := &transport{watch: newWatchdog(10 * time.Second), sse: true, now: time.Now}
+	start := time.Now()
+	got := tr.send(tm, job{}, tr.watch.slot(), c)
+	if took := time.Since(start); got.Class != ClassProtocol || took > 2*time.Second {
+		t.Errorf("oversized event: class %q (%v) after %v, want protocol at once", got.Class, got.Err, took)
+	}
+	if c.conn != nil {
+		t.Error("the connection of an abandoned stream was kept")
+	}
+}

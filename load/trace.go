@@ -193,10 +193,12 @@ func (t *transport) send(tm *template, j job, s *slot, c *h1Conn) *Trace {
 		rc = &tr.mem.sb
 	}
 	_, err = io.Copy(io.Discard, rc) // errors are filed in tr by the body
-	rc.Close()
 	if c != nil {
+		// Before Close: a body left unread (a malformed event stream) is
+		// drained by Close unless its connection is closed first.
 		c.done(res, err)
 	}
+	rc.Close()
 	return tr
 }
 
