@@ -46,11 +46,12 @@ type attacker struct {
 	done  <-chan struct{} // the run's context: stop claiming, drop what is claimed
 	max   int
 
-	mu      sync.Mutex // guards the claims and the pool's size
+	mu      sync.Mutex // guards the claims
 	cur     *scenario.Cursor
 	next, n uint64
-	workers int
 
+	workers  atomic.Int64 // started and not retired
+	ended    atomic.Bool  // every request of the schedule has been claimed
 	idle     atomic.Int64 // workers claiming or waiting, not sending
 	grewLate atomic.Int64 // when the pool last grew while behind, from began
 	retired  atomic.Int64 // when the pool last shrank, from began
@@ -76,14 +77,17 @@ func (a *attacker) attack(done <-chan struct{}, sched *scenario.Schedule, began 
 	a.wg.Wait()
 }
 
-// grow starts a worker unless max are running.
+// grow starts a worker unless max are running or nothing is left to claim.
 func (a *attacker) grow() {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.workers >= a.max || a.next >= a.n {
-		return
+	for {
+		n := a.workers.Load()
+		if n >= int64(a.max) || a.ended.Load() {
+			return
+		}
+		if a.workers.CompareAndSwap(n, n+1) {
+			break
+		}
 	}
-	a.workers++
 	a.idle.Add(1)
 	a.wg.Add(1)
 	go a.work()
@@ -114,9 +118,7 @@ func (a *attacker) short(lag time.Duration) bool {
 // paced says whether the pool may change size now, the last change having
 // been at *last (from began), and if so records now there.
 func (a *attacker) paced(last *atomic.Int64) bool {
-	a.mu.Lock()
-	every := resizeEvery / time.Duration(max(a.workers/10, 1))
-	a.mu.Unlock()
+	every := resizeEvery / time.Duration(max(a.workers.Load()/10, 1))
 	now := int64(time.Since(a.began))
 	prev := last.Load()
 	return now-prev >= int64(every) && last.CompareAndSwap(prev, now)
@@ -133,6 +135,7 @@ func (a *attacker) claim() (job, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.next >= a.n {
+		a.ended.Store(true)
 		return job{}, false
 	}
 	j := job{seq: a.next, intended: a.cur.At(int64(a.next))}
@@ -194,9 +197,7 @@ func (a *attacker) surplus() bool {
 	if !a.paced(&a.retired) {
 		return false
 	}
-	a.mu.Lock()
-	a.workers--
-	a.mu.Unlock()
+	a.workers.Add(-1)
 	return true
 }
 
