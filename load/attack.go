@@ -237,7 +237,6 @@ func (tm *template) request(ctx context.Context, tr *Trace) *http.Request {
 	if len(tm.body) > 0 {
 		m.reqBody.Reset(tm.body)
 		req.Body = &m.reqBody
-		req.GetBody = nil
 	}
 	return req
 }

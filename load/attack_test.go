@@ -136,3 +136,45 @@ func TestEveryRequestOnceNeverEarly(t *testing.T) {
 		}
 	}
 }
+
+// claimer is an attacker that only claims, over one segment of traffic.
+func claimer(seg scenario.Segment) *attacker {
+	s := scenario.NewSchedule([]scenario.Segment{seg}, 1)
+	return &attacker{done: make(chan struct{}), cur: s.Cursor(), n: uint64(s.Requests())}
+}
+
+// claimSegments are the shapes whose claims the tests and benchmarks walk.
+var claimSegments = map[string]scenario.Segment{
+	"constant": {Constant: &scenario.Constant{Rate: 1000, Duration: scenario.Duration(time.Minute)}},
+	"poisson":  {Poisson: &scenario.Poisson{Rate: 1000, Duration: scenario.Duration(time.Minute)}},
+}
+
+// claimNext claims the next request, from the first again at the end.
+func (a *attacker) claimNext() {
+	if _, ok := a.claim(); !ok {
+		a.next = 0
+	}
+}
+
+// Claiming the next request and its intended time is a worker's pacing:
+// it allocates nothing.
+func TestClaimAllocatesNothing(t *testing.T) {
+	for name, seg := range claimSegments {
+		a := claimer(seg)
+		if n := testing.AllocsPerRun(10000, a.claimNext); n != 0 {
+			t.Errorf("%s: a claim allocates %v times, want 0", name, n)
+		}
+	}
+}
+
+func BenchmarkClaim(b *testing.B) {
+	for name, seg := range claimSegments {
+		b.Run(name, func(b *testing.B) {
+			a := claimer(seg)
+			b.ReportAllocs()
+			for b.Loop() {
+				a.claimNext()
+			}
+		})
+	}
+}

@@ -205,8 +205,8 @@ func (c *h1Conn) roundTrip(ctx context.Context, tr *Trace) (*http.Response, erro
 		}
 	}
 	hooks.GotConn(httptrace.GotConnInfo{Conn: c.conn, Reused: reused, WasIdle: reused})
-	res, err := c.exchange(tr, hooks)
-	if err != nil && reused && c.cl.replayable && ctx.Err() == nil && errors.Is(err, errDeadIdle) {
+	res, unanswered, err := c.exchange(tr, hooks)
+	if err != nil && unanswered && reused && c.cl.replayable && ctx.Err() == nil {
 		// The server closed the connection while it was idle, before this
 		// request reached it: net/http sends such a request again on a new
 		// connection, and so does h1.
@@ -216,11 +216,11 @@ func (c *h1Conn) roundTrip(ctx context.Context, tr *Trace) (*http.Response, erro
 			return nil, err
 		}
 		hooks.GotConn(httptrace.GotConnInfo{Conn: c.conn})
-		res, err = c.exchange(tr, hooks)
+		res, _, err = c.exchange(tr, hooks)
 	}
 	if err != nil {
 		c.close()
-		return nil, unwrapDeadIdle(err)
+		return nil, err
 	}
 	return res, nil
 }
@@ -260,24 +260,11 @@ func (c *h1Conn) connect(ctx context.Context, hooks *httptrace.ClientTrace) erro
 	return nil
 }
 
-// errDeadIdle marks a failure of a reused connection before any byte of
-// the response: the request may be sent again on a new one.
-var errDeadIdle = errors.New("connection closed while idle")
-
-type deadIdleError struct{ err error }
-
-func (e deadIdleError) Error() string   { return e.err.Error() }
-func (e deadIdleError) Unwrap() []error { return []error{e.err, errDeadIdle} }
-
-func unwrapDeadIdle(err error) error {
-	var d deadIdleError
-	if errors.As(err, &d) {
-		return d.err
-	}
-	return err
-}
-
-func (c *h1Conn) exchange(tr *Trace, hooks *httptrace.ClientTrace) (*http.Response, error) {
+// exchange writes tr's request and reads the response head. unanswered
+// reports a failure that left the request without any byte of an answer
+// because the connection was gone (the write failed, or the read met EOF or
+// a reset): on a kept-alive connection, the server closed it while idle.
+func (c *h1Conn) exchange(tr *Trace, hooks *httptrace.ClientTrace) (res *http.Response, unanswered bool, err error) {
 	cl := c.cl
 	b := append(c.buf[:0], cl.head...)
 	b = append(b, seqHeader+": "...)
@@ -286,25 +273,23 @@ func (c *h1Conn) exchange(tr *Trace, hooks *httptrace.ClientTrace) (*http.Respon
 	b = append(b, cl.body...)
 	c.buf = b
 	if _, err := c.conn.Write(b); err != nil {
-		return nil, deadIdleError{err}
+		return nil, true, err
 	}
 	hooks.WroteRequest(httptrace.WroteRequestInfo{})
 	if _, err := c.br.Peek(1); err != nil {
-		if errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
-			return nil, deadIdleError{err}
-		}
-		return nil, err
+		gone := errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+		return nil, gone, err
 	}
 	hooks.GotFirstResponseByte()
 	for {
 		res, err := http.ReadResponse(c.br, cl.req)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		// 1xx answers precede the response (101 would switch protocols).
 		if res.StatusCode >= 100 && res.StatusCode < 200 && res.StatusCode != http.StatusSwitchingProtocols {
 			continue
 		}
-		return res, nil
+		return res, false, nil
 	}
 }

@@ -311,12 +311,7 @@ func TestPacingAllocatesNothing(t *testing.T) {
 	for _, tc := range benchPlans(100) {
 		s := scenario.NewSchedule([]scenario.Segment{tc.seg}, 1)
 		n := uint64(s.Requests())
-		var p vegeta.Pacer = s.Pacer()
-		hits := uint64(0)
-		if a := testing.AllocsPerRun(1000, func() {
-			p.Pace(time.Duration(hits), hits%n)
-			hits += 37
-		}); a != 0 {
+		if a := paceAllocs(s); a != 0 {
 			t.Errorf("%s: Pace allocates %v times a call, want 0", tc.name, a)
 		}
 		c := s.Cursor()
@@ -325,6 +320,18 @@ func TestPacingAllocatesNothing(t *testing.T) {
 			t.Errorf("%s: Cursor.At at random allocates %v times a call, want 0", tc.name, a)
 		}
 	}
+}
+
+// paceAllocs is how many times a call of s's Pacer allocates, jumping
+// through the plan 37 requests at a time.
+func paceAllocs(s *scenario.Schedule) float64 {
+	n := uint64(s.Requests())
+	var p vegeta.Pacer = s.Pacer()
+	hits := uint64(0)
+	return testing.AllocsPerRun(1000, func() {
+		p.Pace(time.Duration(hits), hits%n)
+		hits += 37
+	})
 }
 
 type benchPlan struct {

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	vegeta "github.com/tsenart/vegeta/v12/lib"
-
 	"github.com/tailgate-dev/tailgate/scenario"
 )
 
@@ -141,13 +139,7 @@ func TestShardPacer(t *testing.T) {
 	}
 	for _, tc := range benchPlans(100) {
 		sh := scenario.NewSchedule([]scenario.Segment{tc.seg}, 1).Shard(1, 3)
-		n := uint64(sh.Requests())
-		var p vegeta.Pacer = sh.Pacer()
-		hits := uint64(0)
-		if a := testing.AllocsPerRun(1000, func() {
-			p.Pace(time.Duration(hits), hits%n)
-			hits += 37
-		}); a != 0 {
+		if a := paceAllocs(sh); a != 0 {
 			t.Errorf("%s: a shard's Pace allocates %v times a call, want 0", tc.name, a)
 		}
 	}

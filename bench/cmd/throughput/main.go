@@ -586,7 +586,7 @@ func (r results) markdown(c config, machine []string) string {
 		for _, b := range r.hot {
 			allocs[b.name], _ = strconv.Atoi(b.allocs)
 		}
-		p("`go test -bench -benchmem`: what recording a result, pacing and tracing cost per request. Recording and pacing allocate nothing.")
+		p("`go test -bench -benchmem`: what recording a result, pacing and tracing cost per request. Recording and pacing allocate nothing: a worker's pacing is `load.BenchmarkClaim` (the next request and its intended time, under the claims' lock); `scenario.BenchmarkPace` is the same walk through the schedule as vegeta's `Pacer` interface.")
 		bare, okBare := allocs["load.BenchmarkInstrumentation/bare"]
 		traced, okTraced := allocs["load.BenchmarkInstrumentation/traced"]
 		reused, okReused := allocs["load.BenchmarkTracedReused"]
@@ -638,7 +638,7 @@ func hotPath() ([]goBench, error) {
 	for _, run := range []struct{ pkg, bench string }{
 		{"./histogram", "^BenchmarkRecord$"},
 		{"./scenario", "^(BenchmarkPace|BenchmarkShardPace)$"},
-		{"./load", "^(BenchmarkInstrumentation|BenchmarkTracedReused)$"},
+		{"./load", "^(BenchmarkClaim|BenchmarkInstrumentation|BenchmarkTracedReused)$"},
 	} {
 		cmd := exec.Command("go", "test", "-run", "^$", "-bench", run.bench, "-benchmem", run.pkg)
 		text, err := cmd.CombinedOutput()
