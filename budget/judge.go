@@ -14,6 +14,7 @@ import (
 // Measurement is what Judge needs to know about a run beyond its histograms.
 type Measurement struct {
 	Mode            string // run | simulate
+	Engine          string // the engine that sent the requests; "" for a simulation
 	Rec             *histogram.Recorder
 	Planned         int64
 	PlannedDuration time.Duration
@@ -39,6 +40,7 @@ func Judge(sc *scenario.Scenario, m Measurement) *Result {
 		Scenario:    sc.Name,
 		Description: sc.Description,
 		Mode:        m.Mode,
+		Engine:      m.Engine,
 		Partial:     m.Interrupted,
 		Requests: Requests{
 			Planned:        m.Planned,
@@ -133,6 +135,9 @@ func saturation(m Measurement, req Requests) Saturation {
 	if m.LagSource == "" {
 		return s
 	}
+	if lag, _, ok := m.Rec.Percentile(m.LagSource, 50); ok {
+		s.LagP50Ms = ms(lag)
+	}
 	if lag, _, ok := m.Rec.Percentile(m.LagSource, 99); ok {
 		s.LagP99Ms = ms(lag)
 		s.Saturated = lag > MaxLagP99
@@ -157,8 +162,12 @@ func verdict(r *Result, m Measurement) Verdict {
 		r.Reasons = append(r.Reasons, "no request was sent")
 	}
 	if r.Saturation.Saturated {
-		r.Reasons = append(r.Reasons, fmt.Sprintf("load generator saturated: schedule lag p99 %.1fms (limit %s), achieved %.1f%% of the planned rate (limit %.0f%%)",
-			r.Saturation.LagP99Ms, MaxLagP99, 100*r.Saturation.AchievedRatio, 100*MinAchievedRate))
+		reason := fmt.Sprintf("load generator saturated: schedule lag p99 %.1fms (limit %s), achieved %.1f%% of the planned rate (limit %.0f%%)",
+			r.Saturation.LagP99Ms, MaxLagP99, 100*r.Saturation.AchievedRatio, 100*MinAchievedRate)
+		if m.Engine == string(scenario.EngineVegeta) {
+			reason += "; the native engine sustains higher rates: try --engine native"
+		}
+		r.Reasons = append(r.Reasons, reason)
 	}
 	switch {
 	case len(r.Reasons) > 0:

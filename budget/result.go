@@ -15,6 +15,7 @@ type Result struct {
 	Scenario    string      `json:"scenario"`
 	Description string      `json:"description,omitempty"`
 	Mode        string      `json:"mode"`                 // run | simulate
+	Engine      string      `json:"engine,omitempty"`     // vegeta | native: who sent the requests (absent for simulate)
 	StartedAt   *time.Time  `json:"started_at,omitempty"` // when the run began (absent for simulate)
 	Plan        Plan        `json:"plan"`
 	Verdict     Verdict     `json:"verdict"` // pass | fail | invalid
@@ -94,6 +95,7 @@ type Count struct {
 // fell behind, the measurements describe the generator, not the target.
 type Saturation struct {
 	Saturated     bool    `json:"saturated"`
+	LagP50Ms      float64 `json:"lag_p50_ms"` // the generator's precision: how late a typical request went out
 	LagP99Ms      float64 `json:"lag_p99_ms"`
 	AchievedRatio float64 `json:"achieved_ratio"` // achieved / planned rate
 }

@@ -63,8 +63,9 @@ const (
 type LogHeader struct {
 	Format           string  `json:"format"`
 	Scenario         string  `json:"scenario"`
-	Mode             string  `json:"mode,omitempty"` // run | simulate
-	Planned          int64   `json:"planned"`        // requests the plan sends
+	Mode             string  `json:"mode,omitempty"`   // run | simulate
+	Engine           string  `json:"engine,omitempty"` // vegeta | native: who sent a run's requests
+	Planned          int64   `json:"planned"`          // requests the plan sends
 	PlannedDurationS float64 `json:"planned_duration_s"`
 	// Merged counts the logs `tailgate merge` combined into this one; 0 for
 	// a log one run wrote.

@@ -60,9 +60,12 @@ func MergeLogs(w io.Writer, inputs []NamedReader) (*MergeSummary, error) {
 	}
 
 	start := logs[0].lr.Meta().Start
-	h := LogHeader{Scenario: logs[0].lr.Meta().Header.Scenario, Mode: logs[0].lr.Meta().Header.Mode}
+	h := LogHeader{Scenario: logs[0].lr.Meta().Header.Scenario, Mode: logs[0].lr.Meta().Header.Mode, Engine: logs[0].lr.Meta().Header.Engine}
 	for _, m := range logs {
 		meta := m.lr.Meta()
+		if meta.Header.Engine != h.Engine {
+			h.Engine = "mixed" // shards sent by different engines
+		}
 		if meta.Start.Before(start) {
 			start = meta.Start
 		}

@@ -57,6 +57,12 @@ type Counts struct {
 	DroppedMetrics int64            // Server-Timing samples of names beyond the bound on distinct names
 }
 
+// Clone returns a copy of c that shares no map with it.
+func (c Counts) Clone() Counts {
+	c.ByClass = maps.Clone(c.ByClass)
+	return c
+}
+
 // NewRecorder returns an empty recorder that keeps the tailSize slowest
 // requests (see TailSize).
 func NewRecorder(tailSize int) *Recorder {
@@ -103,14 +109,31 @@ func (r *Recorder) TakeInterval() map[string]*hdrhistogram.Histogram {
 	if r.interval == nil {
 		return nil
 	}
-	out := map[string]*hdrhistogram.Histogram{}
-	for src, h := range r.interval {
-		if h.TotalCount() > 0 {
-			out[src] = h
-			r.interval[src] = NewHistogram()
-		}
+	return WithSamples(r.SwapInterval(map[string]*hdrhistogram.Histogram{}))
+}
+
+// SwapInterval starts a new interval with next (empty histograms made
+// beforehand, so that whoever holds a lock around the recorder does not
+// allocate under it; a source missing from next gets one when first
+// recorded) and returns the last interval's, sources without samples
+// included. Nil unless KeepIntervals was called.
+func (r *Recorder) SwapInterval(next map[string]*hdrhistogram.Histogram) map[string]*hdrhistogram.Histogram {
+	if r.interval == nil {
+		return nil
 	}
-	return out
+	if next == nil {
+		next = map[string]*hdrhistogram.Histogram{}
+	}
+	last := r.interval
+	r.interval = next
+	return last
+}
+
+// WithSamples removes, in place, the sources of hists without samples and
+// returns hists.
+func WithSamples(hists map[string]*hdrhistogram.Histogram) map[string]*hdrhistogram.Histogram {
+	maps.DeleteFunc(hists, func(_ string, h *hdrhistogram.Histogram) bool { return h.TotalCount() == 0 })
+	return hists
 }
 
 // Error counts one failed request of class.
@@ -132,7 +155,12 @@ func (r *Recorder) Percentile(source string, p float64) (d time.Duration, count 
 	if h == nil || h.TotalCount() == 0 {
 		return 0, 0, false
 	}
-	return time.Duration(h.ValueAtQuantile(p)) * time.Microsecond, h.TotalCount(), true
+	return ValueAt(h, p), h.TotalCount(), true
+}
+
+// ValueAt is the value of h at percentile p (0–100).
+func ValueAt(h *hdrhistogram.Histogram, p float64) time.Duration {
+	return time.Duration(h.ValueAtQuantile(p)) * time.Microsecond
 }
 
 // Merge adds other's histograms and counts to r. HDR merging is exact: the

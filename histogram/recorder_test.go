@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 )
 
 // bruteForce is the percentile HDR histograms define: the sample at rank
@@ -146,5 +148,29 @@ func TestLowestEquivalentMatchesHDR(t *testing.T) {
 		if lo > 0 && h.ValuesAreEquivalent(lo-1, v) {
 			t.Fatalf("lowest equivalent of %d: %d is not the lowest", v, lo)
 		}
+	}
+}
+
+// Swapping intervals keeps every sample exactly once, whatever the next
+// interval's histograms (none, or made beforehand).
+func TestSwapInterval(t *testing.T) {
+	r := NewRecorder(1)
+	if r.SwapInterval(nil) != nil {
+		t.Fatal("intervals handed over before KeepIntervals")
+	}
+	r.KeepIntervals()
+	var got int64
+	for i, next := range []map[string]*hdrhistogram.Histogram{nil, {"total": NewHistogram(), "ttfb": NewHistogram()}, {}} {
+		for range 10 {
+			r.Record("total", time.Millisecond)
+		}
+		last := WithSamples(r.SwapInterval(next))
+		if len(last) != 1 || last["total"].TotalCount() != 10 {
+			t.Fatalf("interval %d: %d sources, want total with 10 samples", i, len(last))
+		}
+		got += last["total"].TotalCount()
+	}
+	if got != r.Histogram("total").TotalCount() {
+		t.Errorf("intervals hold %d samples, the run %d", got, r.Histogram("total").TotalCount())
 	}
 }

@@ -77,6 +77,9 @@ func (a *attacker) attack(done <-chan struct{}, sched *scenario.Schedule, began 
 	a.wg.Wait()
 }
 
+// inFlight is the number of requests sent and not yet recorded.
+func (a *attacker) inFlight() int64 { return a.sending.Load() }
+
 // grow starts a worker unless max are running or nothing is left to claim.
 func (a *attacker) grow() {
 	for {
@@ -145,7 +148,6 @@ func (a *attacker) claim() (job, bool) {
 
 func (a *attacker) work() {
 	defer a.wg.Done()
-	s := a.t.watch.slot()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
@@ -169,7 +171,7 @@ func (a *attacker) work() {
 		if a.t.h1 != nil {
 			c = a.t.h1.get()
 		}
-		tr := a.t.send(a.tmpl, j, s, c)
+		tr := a.t.send(a.tmpl, j, c, nil)
 		if c != nil {
 			a.t.h1.put(c, tr.End)
 		}
@@ -212,6 +214,13 @@ func newTemplate(method, url string, header http.Header, body []byte) (*template
 	req, err := http.NewRequest(method, url, nil)
 	if err != nil {
 		return nil, err
+	}
+	// net/http sends Request.Host and ignores a Host header; a scenario's
+	// Host header means the host to send, as it does to vegeta and curl.
+	if host := header.Get("Host"); host != "" {
+		header = header.Clone()
+		header.Del("Host")
+		req.Host = host
 	}
 	req.Header = header
 	req.ContentLength = int64(len(body))

@@ -44,7 +44,6 @@ func BenchmarkInstrumentation(b *testing.B) {
 		base := &http.Transport{}
 		defer base.CloseIdleConnections()
 		tr := &transport{base: base, watch: newWatchdog(time.Minute), now: time.Now}
-		slot := tr.watch.slot()
 		tmpl, err := newTemplate("GET", srv.URL, http.Header{}, nil)
 		if err != nil {
 			b.Fatal(err)
@@ -52,7 +51,7 @@ func BenchmarkInstrumentation(b *testing.B) {
 		b.ReportAllocs()
 		for i := uint64(0); b.Loop(); i++ {
 			// A new trace each time: no release, no reuse.
-			if t := tr.send(tmpl, job{seq: i}, slot, nil); t.Err != nil {
+			if t := tr.send(tmpl, job{seq: i}, nil, nil); t.Err != nil {
 				b.Fatal(t.Err)
 			}
 		}

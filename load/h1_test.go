@@ -73,7 +73,7 @@ func TestH1SendsWhatNetHTTPSends(t *testing.T) {
 		}
 		base := &http.Transport{DisableCompression: true}
 		tr := &transport{base: base, watch: newWatchdog(time.Minute), now: time.Now}
-		viaNet := tr.send(tm, job{seq: 42}, tr.watch.slot(), nil)
+		viaNet := tr.send(tm, job{seq: 42}, nil, nil)
 		base.CloseIdleConnections()
 		if viaNet.Err != nil {
 			t.Fatal(viaNet.Err)
@@ -84,7 +84,7 @@ func TestH1SendsWhatNetHTTPSends(t *testing.T) {
 			t.Fatalf("newH1Client: %v, %v", cl, err)
 		}
 		c := cl.get()
-		viaH1 := tr.send(tm, job{seq: 42}, tr.watch.slot(), c)
+		viaH1 := tr.send(tm, job{seq: 42}, c, nil)
 		c.close()
 		if viaH1.Err != nil || viaH1.Code != 200 {
 			t.Fatalf("%s: %v, code %d", tc.method, viaH1.Err, viaH1.Code)
@@ -136,7 +136,7 @@ func TestH1Framing(t *testing.T) {
 			defer c.close()
 			tr := &transport{watch: newWatchdog(time.Minute), now: time.Now}
 			for i := range 2 {
-				got := tr.send(tm, job{seq: uint64(i)}, tr.watch.slot(), c)
+				got := tr.send(tm, job{seq: uint64(i)}, c, nil)
 				if got.Err != nil {
 					t.Fatalf("request %d: %v", i, got.Err)
 				}
@@ -175,7 +175,7 @@ func TestH1DeadIdleConnection(t *testing.T) {
 	defer c.close()
 	tr := &transport{watch: newWatchdog(time.Minute), now: time.Now}
 	for i := range 3 {
-		got := tr.send(tm, job{seq: uint64(i)}, tr.watch.slot(), c)
+		got := tr.send(tm, job{seq: uint64(i)}, c, nil)
 		if got.Err != nil || got.Code != 200 || !got.NewConn {
 			t.Fatalf("request %d: err %v, code %d, new connection %v; want 200 on a new connection", i, got.Err, got.Code, got.NewConn)
 		}
@@ -192,7 +192,7 @@ func TestH1DeadIdleConnection(t *testing.T) {
 	cl, _ = newH1Client(tm, (&net.Dialer{}).DialContext, nil, nil)
 	c2 := cl.get()
 	defer c2.close()
-	if got := tr.send(tm, job{}, tr.watch.slot(), c2); got.Class != ClassReset {
+	if got := tr.send(tm, job{}, c2, nil); got.Class != ClassReset {
 		t.Errorf("body cut short: class %q (%v), want reset", got.Class, got.Err)
 	}
 }
@@ -213,14 +213,13 @@ func TestH1LateInterrupt(t *testing.T) {
 	defer c.close()
 	w := newWatchdog(100 * time.Millisecond)
 	tr := &transport{watch: w, now: time.Now}
-	s := w.slot()
-	first := tr.send(tm, job{seq: 1}, s, c)
+	first := tr.send(tm, job{seq: 1}, c, nil)
 	if first.Err != nil {
 		t.Fatal(first.Err)
 	}
 	// What a watchdog that looked at the first request holds: its number.
 	c.interrupt(c.gen - 1)
-	if second := tr.send(tm, job{seq: 2}, s, c); second.Err != nil || second.NewConn {
+	if second := tr.send(tm, job{seq: 2}, c, nil); second.Err != nil || second.NewConn {
 		t.Errorf("after a stale interrupt: err %v, new connection %v; want the kept connection to serve", second.Err, second.NewConn)
 	}
 	// A request past its timeout is ended: the watchdog reaches a read
@@ -228,10 +227,10 @@ func TestH1LateInterrupt(t *testing.T) {
 	stop := make(chan struct{})
 	go w.run(stop)
 	defer close(stop)
-	if slow := tr.send(tm, job{seq: 9}, s, c); slow.Class != ClassTimeout {
+	if slow := tr.send(tm, job{seq: 9}, c, nil); slow.Class != ClassTimeout {
 		t.Errorf("a 300ms answer with a 100ms timeout: class %q (%v), want timeout", slow.Class, slow.Err)
 	}
-	if next := tr.send(tm, job{seq: 10}, s, c); next.Err != nil || !next.NewConn {
+	if next := tr.send(tm, job{seq: 10}, c, nil); next.Err != nil || !next.NewConn {
 		t.Errorf("after a timeout: err %v, new connection %v; want a new connection", next.Err, next.NewConn)
 	}
 }
@@ -281,7 +280,7 @@ func TestH1AbandonedStreamIsNotDrained(t *testing.T) {
 	defer c.close()
 	tr := &transport{watch: newWatchdog(10 * time.Second), sse: true, now: time.Now}
 	start := time.Now()
-	got := tr.send(tm, job{}, tr.watch.slot(), c)
+	got := tr.send(tm, job{}, c, nil)
 	if took := time.Since(start); got.Class != ClassProtocol || took > 2*time.Second {
 		t.Errorf("oversized event: class %q (%v) after %v, want protocol at once", got.Class, got.Err, took)
 	}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/tailgate-dev/tailgate/histogram"
 	"github.com/tailgate-dev/tailgate/scenario"
 )
@@ -32,18 +33,28 @@ type Options struct {
 	// planned rate are then the shard's.
 	Schedule *scenario.Schedule
 	// OnTick, when set, is called about once a second, and once more at the
-	// end, on the goroutine that records results: it may read the recorder
-	// (and take its interval) without locks, and must return quickly.
+	// end, from one goroutine, with a snapshot of the run. Sending goes on
+	// while it runs.
 	OnTick func(Tick)
 }
 
 // Tick is the state of a run at one moment, for progress and interval logs.
+// It is a snapshot taken under the recorder's lock and handed over: a
+// consumer that blocks (a stalled terminal, a slow disk) delays only the
+// next tick, never a request.
 type Tick struct {
 	Elapsed     time.Duration
 	PlannedRate float64 // per second, at Elapsed
-	Rec         *histogram.Recorder
-	InFlight    int64 // requests sent whose result has not arrived
-	Final       bool  // the run is over: nothing more will be recorded
+	// Counts are the run's so far; the tick owns its copy.
+	Counts histogram.Counts
+	// Interval holds the samples recorded since the previous tick, per
+	// source with samples; the tick owns them.
+	Interval map[string]*hdrhistogram.Histogram
+	// Slowest, on the final tick, are the run's slowest requests with their
+	// phases, slowest first.
+	Slowest  []histogram.Slow
+	InFlight int64 // requests sent whose result has not arrived
+	Final    bool  // the run is over: nothing more will be recorded
 }
 
 // DefaultDrain is how long an interrupted run waits for requests in flight.
@@ -67,6 +78,12 @@ type Outcome struct {
 	Elapsed time.Duration
 	// Interrupted is set when ctx ended before the schedule did.
 	Interrupted bool
+	// Engine is the engine that sent the requests.
+	Engine scenario.Engine
+
+	// leftInFlight counts the watchdog's entries left when the run ended:
+	// zero, or a request's entry outlived it.
+	leftInFlight int
 }
 
 // Source names recorded by a run beyond the budget sources.
@@ -109,6 +126,10 @@ func Run(ctx context.Context, sc *scenario.Scenario, opt Options) (*Outcome, err
 	watch := newWatchdog(sc.Target.Timeout.D())
 	tracing := &transport{base: base, watch: watch, sse: sc.Target.Stream == scenario.StreamSSE, now: time.Now}
 
+	engine := sc.Engine
+	if engine == "" {
+		engine = scenario.EngineVegeta
+	}
 	header := http.Header{}
 	for k, v := range sc.Target.Headers {
 		header.Set(k, v)
@@ -117,7 +138,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opt Options) (*Outcome, err
 	if err != nil {
 		return nil, err
 	}
-	if !sc.Target.HTTP2 {
+	if engine == scenario.EngineNative && !sc.Target.HTTP2 {
 		if tracing.h1, err = newH1Client(tmpl, base.DialContext, base.TLSClientConfig, base.Proxy); err != nil {
 			return nil, err
 		}
@@ -126,13 +147,22 @@ func Run(ctx context.Context, sc *scenario.Scenario, opt Options) (*Outcome, err
 		}
 	}
 	rec := histogram.NewRecorder(histogram.TailSize(sched.Requests()))
-	out := &Outcome{Rec: rec, Planned: sched.Requests(), PlannedDuration: sched.Duration()}
+	out := &Outcome{Rec: rec, Planned: sched.Requests(), PlannedDuration: sched.Duration(), Engine: engine}
 	rr := newRecorder(rec, sc.Target.Stream == scenario.StreamSSE)
 	rr.keepMetrics(sc.Budget.Lines)
-	atk := newAttacker(tracing, tmpl, rr, maxWorkers)
+	var eng interface {
+		attack(done <-chan struct{}, sched *scenario.Schedule, began time.Time)
+		inFlight() int64
+	}
+	switch engine {
+	case scenario.EngineNative:
+		eng = newAttacker(tracing, tmpl, rr, maxWorkers)
+	default:
+		eng = newVegetaEngine(tracing, tmpl, rr, maxWorkers)
+	}
 
-	// When ctx ends, workers stop claiming requests; those in flight get
-	// the drain time to finish, then are abandoned.
+	// When ctx ends, the engine stops sending; requests in flight get the
+	// drain time to finish, then are abandoned.
 	stopped := make(chan struct{})
 	defer close(stopped)
 	go watch.run(stopped)
@@ -156,18 +186,32 @@ func Run(ctx context.Context, sc *scenario.Scenario, opt Options) (*Outcome, err
 	attacked := make(chan struct{})
 	go func() {
 		defer close(attacked)
-		atk.attack(ctx.Done(), sched, began)
+		eng.attack(ctx.Done(), sched, began)
 	}()
 	ticker := time.NewTicker(time.Second)
 	defer ticker.Stop()
+	var spare map[string]*hdrhistogram.Histogram
 	tick := func(final bool) {
 		if opt.OnTick == nil {
 			return
 		}
 		el := time.Since(began)
+		// Only copies and a swap under the lock: the consumer runs after.
 		rr.mu.Lock()
-		defer rr.mu.Unlock()
-		opt.OnTick(Tick{Elapsed: el, PlannedRate: sched.Rate(el), Rec: rec, InFlight: atk.sending.Load(), Final: final})
+		t := Tick{Elapsed: el, PlannedRate: sched.Rate(el), Counts: rec.Counts.Clone(),
+			Interval: rec.SwapInterval(spare), InFlight: eng.inFlight(), Final: final}
+		if final {
+			t.Slowest = rec.Tail.Slowest()
+		}
+		rr.mu.Unlock()
+		// Empty histograms for the next interval's sources, made here
+		// rather than under the lock.
+		spare = make(map[string]*hdrhistogram.Histogram, len(t.Interval))
+		for src := range t.Interval {
+			spare[src] = histogram.NewHistogram()
+		}
+		histogram.WithSamples(t.Interval)
+		opt.OnTick(t)
 	}
 	for done := false; !done; {
 		select {
@@ -177,11 +221,14 @@ func Run(ctx context.Context, sc *scenario.Scenario, opt Options) (*Outcome, err
 			tick(false)
 		}
 	}
+	rr.mu.Lock()
 	if !rr.lastSend.IsZero() {
 		out.SendSpan = rr.lastSend.Sub(began)
 	}
+	rr.mu.Unlock()
 	out.Elapsed = time.Since(began)
 	out.Interrupted = ctx.Err() != nil && rec.Counts.Sent < out.Planned
+	out.leftInFlight = watch.len()
 	tick(true)
 	return out, nil
 }
@@ -347,16 +394,18 @@ func (r *recorder) attribute(tr *Trace, lag time.Duration) []histogram.Part {
 }
 
 // failure classifies a request; "" means success (2xx or 3xx, body read
-// whole). Redirects are not followed: a 3xx is the response measured.
+// whole). Redirects are not followed: a 3xx is the response measured. A
+// final 1xx (101 to a request that asked for no upgrade) and a status
+// outside 100–599 are not HTTP a client can use: protocol.
 func (tr *Trace) failure() Class {
 	switch {
 	case tr.Err != nil:
 		return tr.Class
 	case tr.Code >= 200 && tr.Code < 400:
 		return ""
-	case tr.Code >= 500:
+	case tr.Code >= 500 && tr.Code < 600:
 		return ClassHTTP5xx
-	case tr.Code >= 400:
+	case tr.Code >= 400 && tr.Code < 500:
 		return ClassHTTP4xx
 	case tr.Code != 0:
 		return ClassProtocol

@@ -106,11 +106,10 @@ func BenchmarkTracedReused(b *testing.B) {
 	}
 	defer cl.closeIdle()
 	tr := &transport{h1: cl, watch: newWatchdog(time.Minute), now: time.Now}
-	slot := tr.watch.slot()
 	b.ReportAllocs()
 	for i := uint64(0); b.Loop(); i++ {
 		c := cl.get()
-		t := tr.send(tmpl, job{seq: i}, slot, c)
+		t := tr.send(tmpl, job{seq: i}, c, nil)
 		if t.Err != nil {
 			b.Fatal(t.Err)
 		}

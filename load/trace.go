@@ -151,12 +151,13 @@ type transport struct {
 // vegeta gives it, so a target (the embedded service) can key on it.
 const seqHeader = "X-Vegeta-Seq"
 
-// send makes j's request from tm and reads the response to its end, on c,
-// the sending worker's own connection, or through net/http when c is nil;
-// the request is filed in s, the worker's slot of the watchdog, while it is
-// in flight. The returned trace holds every phase, the status code, and
-// the error class of a failure.
-func (t *transport) send(tm *template, j job, s *slot, c *h1Conn) *Trace {
+// send sends j's request and reads the response to its end: req when it is
+// given (the vegeta engine builds its own requests), else one made from tm,
+// on c, the sending worker's own connection, or through net/http when c is
+// nil. The request is filed with the watchdog while it is in flight. The
+// returned trace holds every phase, the status code, and the error class of
+// a failure.
+func (t *transport) send(tm *template, j job, c *h1Conn, req *http.Request) *Trace {
 	tr := t.get()
 	tr.Seq, tr.Intended = j.seq, j.intended
 	tr.Start = t.now()
@@ -165,13 +166,16 @@ func (t *transport) send(tm *template, j job, s *slot, c *h1Conn) *Trace {
 	if tr.mem.ctx == nil {
 		tr.mem.ctx = httptrace.WithClientTrace(context.Background(), &tr.mem.hooks)
 	}
-	ctx, cancel := t.watch.begin(s, tr.mem.ctx, tr.Start, c)
-	defer s.end()
+	ctx, cancel, d := t.watch.begin(tr.mem.ctx, tr.Start, c)
+	defer t.watch.end(d)
 	var res *http.Response
 	var err error
-	if c != nil {
+	switch {
+	case c != nil:
 		res, err = c.roundTrip(ctx, tr)
-	} else {
+	case req != nil:
+		res, err = t.base.RoundTrip(req.WithContext(ctx))
+	default:
 		res, err = t.base.RoundTrip(tm.request(ctx, tr))
 	}
 	if err != nil {

@@ -18,7 +18,7 @@ func roundTrip(t *testing.T, tr *transport, url string, seq uint64) *Trace {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tr.send(tmpl, job{seq: seq}, tr.watch.slot(), nil)
+	return tr.send(tmpl, job{seq: seq}, nil, nil)
 }
 
 // A trace is reused only after a clean request on a connection from the

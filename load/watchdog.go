@@ -10,25 +10,23 @@ import (
 // watchdog ends requests that outlive target.timeout, and every request in
 // flight when an interrupted run abandons them. A request's context is a
 // plain cancelable one, without a timer and without a cancelable parent to
-// register with (a lock shared by every request); instead each worker files
-// its request's deadline and cancel function in a slot of its own, and one
-// goroutine looks over the slots a few times per timeout.
+// register with; instead each request files its deadline and cancel
+// function in the watchdog's list of requests in flight for as long as it
+// runs, and one goroutine looks over the list a few times per timeout.
+// Entries live exactly as long as their request, whoever sends it (a worker
+// of the native engine, or vegeta's), so nothing is left behind by workers
+// that come and go.
 type watchdog struct {
 	timeout   time.Duration
 	abandoned atomic.Bool // set once: every request is cancelled at once
 
-	mu    sync.Mutex
-	slots []*slot
+	mu       sync.Mutex
+	inFlight deadline // sentinel of a circular list of the requests in flight
+	n        int      // entries in the list
 }
 
-// slot holds the request a worker has in flight, if any.
-type slot struct {
-	cur atomic.Pointer[deadline]
-}
-
-// deadline is one request's: a new one each request, so a late look at a
-// slot can only cancel a request that already ended (a no-op), never the
-// worker's next one.
+// deadline is one request's entry: a new one each request, so a late look
+// can only cancel a request that already ended (a no-op), never the next.
 type deadline struct {
 	at     int64 // Unix nanoseconds
 	cancel context.CancelCauseFunc
@@ -36,37 +34,54 @@ type deadline struct {
 	// ended too: a context does not reach a blocked read.
 	conn *h1Conn
 	gen  uint64
+
+	prev, next *deadline // in the watchdog's list while the request runs
 }
 
 func newWatchdog(timeout time.Duration) *watchdog {
-	return &watchdog{timeout: timeout}
-}
-
-// slot makes a slot for one worker.
-func (w *watchdog) slot() *slot {
-	s := &slot{}
-	w.mu.Lock()
-	w.slots = append(w.slots, s)
-	w.mu.Unlock()
-	return s
+	w := &watchdog{timeout: timeout}
+	w.inFlight.prev, w.inFlight.next = &w.inFlight, &w.inFlight
+	return w
 }
 
 // begin files a request started at start, on conn when it has a worker's
 // own connection (nil otherwise): ctx is its context, derived from one that
-// is never done. end must follow when the request is over.
-func (w *watchdog) begin(s *slot, ctx context.Context, start time.Time, conn *h1Conn) (context.Context, context.CancelCauseFunc) {
+// is never done. end(d) must follow when the request is over.
+func (w *watchdog) begin(ctx context.Context, start time.Time, conn *h1Conn) (context.Context, context.CancelCauseFunc, *deadline) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	d := &deadline{at: start.UnixNano() + int64(w.timeout), cancel: cancel}
 	if conn != nil {
 		d.conn, d.gen = conn, conn.begin()
 	}
-	s.cur.Store(d)
-	// After the store: either abandon saw this request in its slot, or
-	// this sees the flag.
+	w.mu.Lock()
+	d.prev, d.next = w.inFlight.prev, &w.inFlight
+	d.prev.next, w.inFlight.prev = d, d
+	w.n++
+	w.mu.Unlock()
+	// After filing: either abandon saw this request in the list, or this
+	// sees the flag.
 	if w.abandoned.Load() {
 		d.end(errAbandoned)
 	}
-	return ctx, cancel
+	return ctx, cancel, d
+}
+
+// end takes d's request out of the list of requests in flight.
+func (w *watchdog) end(d *deadline) {
+	w.mu.Lock()
+	if d.next != nil {
+		d.prev.next, d.next.prev = d.next, d.prev
+		d.prev, d.next = nil, nil
+		w.n--
+	}
+	w.mu.Unlock()
+}
+
+// len is the number of requests in flight.
+func (w *watchdog) len() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.n
 }
 
 // end ends the request with cause.
@@ -77,10 +92,7 @@ func (d *deadline) end(cause error) {
 	}
 }
 
-// end takes the request out of its slot.
-func (s *slot) end() { s.cur.Store(nil) }
-
-// period is how often run looks over the slots: a request is ended between
+// period is how often run looks over the list: a request is ended between
 // its timeout and one period later.
 func (w *watchdog) period() time.Duration {
 	return min(max(w.timeout/20, time.Millisecond), 10*time.Millisecond)
@@ -110,10 +122,9 @@ func (w *watchdog) abandon() {
 // after now; every one when now is 0.
 func (w *watchdog) cancel(now int64, cause error) {
 	w.mu.Lock()
-	slots := w.slots
-	w.mu.Unlock()
-	for _, s := range slots {
-		if d := s.cur.Load(); d != nil && (now == 0 || now >= d.at) {
+	defer w.mu.Unlock()
+	for d := w.inFlight.next; d != &w.inFlight; d = d.next {
+		if now == 0 || now >= d.at {
 			d.end(cause)
 		}
 	}

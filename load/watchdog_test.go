@@ -9,14 +9,14 @@ import (
 )
 
 // The watchdog ends a request only past its deadline, with errTimeout; a
-// request that ended is never cancelled by a late look at its slot.
+// request that ended is never cancelled by a late look.
 func TestWatchdogTimeout(t *testing.T) {
 	w := newWatchdog(50 * time.Millisecond)
-	s1, s2 := w.slot(), w.slot()
 	start := time.Now()
-	late, _ := w.begin(s1, context.Background(), start, nil)
-	fresh, cancelFresh := w.begin(s2, context.Background(), start.Add(time.Hour), nil)
+	late, _, dLate := w.begin(context.Background(), start, nil)
+	fresh, cancelFresh, dFresh := w.begin(context.Background(), start.Add(time.Hour), nil)
 	defer cancelFresh(nil)
+	defer w.end(dFresh)
 
 	w.cancel(start.Add(49*time.Millisecond).UnixNano(), errTimeout)
 	if late.Err() != nil {
@@ -30,13 +30,18 @@ func TestWatchdogTimeout(t *testing.T) {
 		t.Error("a request with an hour to go was cancelled")
 	}
 
-	// The slot's next request is not touched by the deadline of the last.
-	s1.end()
-	next, cancelNext := w.begin(s1, context.Background(), start.Add(time.Hour), nil)
-	defer cancelNext(nil)
+	// A request that ended is out of the list: a later look cannot reach it.
+	w.end(dLate)
+	w.end(dLate) // twice is harmless
+	ended, cancelEnded, dEnded := w.begin(context.Background(), start, nil)
+	defer cancelEnded(nil)
+	w.end(dEnded)
 	w.cancel(start.Add(time.Second).UnixNano(), errTimeout)
-	if next.Err() != nil {
-		t.Error("the slot's next request was cancelled by the last one's deadline")
+	if ended.Err() != nil {
+		t.Error("a request that had ended was cancelled")
+	}
+	if n := w.len(); n != 1 {
+		t.Errorf("%d requests in flight, want 1", n)
 	}
 }
 
@@ -48,8 +53,9 @@ func TestWatchdogRun(t *testing.T) {
 	wg.Go(func() { w.run(stop) })
 	defer func() { close(stop); wg.Wait() }()
 	start := time.Now()
-	ctx, cancel := w.begin(w.slot(), context.Background(), start, nil)
+	ctx, cancel, d := w.begin(context.Background(), start, nil)
 	defer cancel(nil)
+	defer w.end(d)
 	select {
 	case <-ctx.Done():
 	case <-time.After(10 * time.Second):
@@ -68,16 +74,43 @@ func TestWatchdogAbandon(t *testing.T) {
 	w := newWatchdog(time.Hour)
 	var ctxs []context.Context
 	for range 3 {
-		ctx, cancel := w.begin(w.slot(), context.Background(), time.Now(), nil)
+		ctx, cancel, d := w.begin(context.Background(), time.Now(), nil)
 		defer cancel(nil)
+		defer w.end(d)
 		ctxs = append(ctxs, ctx)
 	}
 	w.abandon()
-	after, cancel := w.begin(w.slot(), context.Background(), time.Now(), nil)
+	after, cancel, d := w.begin(context.Background(), time.Now(), nil)
 	defer cancel(nil)
+	defer w.end(d)
 	for i, ctx := range append(ctxs, after) {
 		if c := context.Cause(ctx); !errors.Is(c, errAbandoned) || Classify(c) != ClassAbandoned {
 			t.Errorf("request %d: cause %v, want abandoned", i, c)
 		}
+	}
+}
+
+// Entries live per request: many requests from many goroutines, begun and
+// ended concurrently, leave the list empty.
+func TestWatchdogLeavesNothingBehind(t *testing.T) {
+	w := newWatchdog(time.Hour)
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			for range 500 {
+				_, cancel, d := w.begin(context.Background(), time.Now(), nil)
+				w.end(d)
+				cancel(nil)
+			}
+		})
+	}
+	wg.Go(func() {
+		for range 200 {
+			w.cancel(time.Now().UnixNano(), errTimeout)
+		}
+	})
+	wg.Wait()
+	if n := w.len(); n != 0 {
+		t.Errorf("%d entries left after every request ended", n)
 	}
 }

@@ -19,7 +19,8 @@ func f(v float64) *float64 { return &v }
 // percentiles, no data, and an errors line.
 func sample() *budget.Result {
 	return &budget.Result{
-		Schema: budget.Schema, Scenario: "llm-chat", Mode: "run", Verdict: budget.Fail,
+		Schema: budget.Schema, Scenario: "llm-chat", Mode: "run", Engine: "vegeta", Verdict: budget.Fail,
+		Saturation: budget.Saturation{LagP50Ms: 0.041, LagP99Ms: 0.187, AchievedRatio: 1},
 		Requests: budget.Requests{Planned: 4800, Sent: 4812, OK: 4793, Errors: 19, PlannedRate: 80, AchievedRate: 80.2,
 			NewConnections: 149, DurationS: 60, ElapsedS: 60.4},
 		Lines: []budget.Line{

@@ -21,6 +21,11 @@ func Text(w io.Writer, r *budget.Result) error {
 		r.Scenario, thousands(r.Requests.Sent), Seconds(r.Requests.ElapsedS),
 		Rate(r.Requests.AchievedRate), Rate(r.Requests.PlannedRate),
 		Share(r.Requests.Errors, r.Requests.Sent), Share(r.Requests.NewConnections, r.Requests.Sent))
+	if r.Engine != "" {
+		// The generator's own precision: how late requests left against the
+		// schedule, charged to every total measured from the schedule.
+		fmt.Fprintf(&b, "engine %s   send lag p50 %s p99 %s\n", r.Engine, Millis(r.Saturation.LagP50Ms), Millis(r.Saturation.LagP99Ms))
+	}
 
 	ps := Percentiles(r)
 	tw := tabwriter.NewWriter(&b, 0, 0, 3, ' ', 0)

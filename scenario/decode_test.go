@@ -327,7 +327,9 @@ var malformed = []struct {
 	problems  int // how many problems; 0 means 1
 }{
 	// Unknown keys, at every level.
-	{"unknown top-level key", "foo: 1\n" + okTarget + okRest, 1, 1, "foo", `unknown key "foo"; a scenario takes name, description, seed, target`, 0},
+	{"unknown top-level key", "foo: 1\n" + okTarget + okRest, 1, 1, "foo", `unknown key "foo"; a scenario takes name, description, seed, engine, target`, 0},
+	{"unknown engine", "engine: turbo\n" + okTarget + okRest, 1, 9, "engine", `"turbo" is not an engine: use vegeta or native`, 0},
+	{"engine as a list", "engine: [native]\n" + okTarget + okRest, 1, 9, "engine", `want`, 0},
 	{"misspelled top-level key", okTarget + okTraffic + "bugdet:\n  total: {p99: 1s}\n", 4, 1, "bugdet", `unknown key "bugdet"; did you mean budget?`, 0},
 	{"unknown target key", "target: {url: embedded, foo: 1}\n" + okRest, 1, 25, "target.foo", `unknown key "foo"; target takes url, method, headers`, 0},
 	{"unknown network key", "network:\n  distanse: 40km\n" + okTarget + okRest, 2, 3, "network.distanse", `did you mean distance?`, 0},
@@ -443,8 +445,8 @@ var malformed = []struct {
 	{"two documents", okTarget + okRest + "---\n" + okTarget, 6, 1, "", `a scenario file holds one YAML document; found 2`, 0},
 	{"empty file", "", 1, 1, "", `scenario is empty: it needs at least target, traffic and budget`, 0},
 	{"only comments", "# nothing yet\n", 1, 1, "", `scenario is empty`, 0},
-	{"a list", "- target: {url: embedded}\n", 1, 1, "", `a scenario is a mapping (with keys name, description, seed, target, network, traffic, service, budget), got a list`, 0},
-	{"a scalar", "hello\n", 1, 1, "", `a scenario is a mapping (with keys name, description, seed, target, network, traffic, service, budget), got "hello"`, 0},
+	{"a list", "- target: {url: embedded}\n", 1, 1, "", `a scenario is a mapping (with keys name, description, seed, engine, target, network, traffic, service, budget), got a list`, 0},
+	{"a scalar", "hello\n", 1, 1, "", `a scenario is a mapping (with keys name, description, seed, engine, target, network, traffic, service, budget), got "hello"`, 0},
 	{"null document", "~\n", 1, 1, "", `got nothing`, 0},
 	{"unclosed list", "traffic: [1\n", 1, 10, "", `invalid YAML: sequence end token ']' not found`, 0},
 	{"mapping in a plain value", "name: a: b\n", 1, 7, "", `invalid YAML: mapping value is not allowed in this context`, 0},
@@ -679,4 +681,20 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("valid scenario plans %d requests over %v", plan.Requests(), plan.Duration())
 		}
 	})
+}
+
+// The engine defaults to vegeta; native is chosen by name.
+func TestEngine(t *testing.T) {
+	for _, tc := range []struct {
+		yaml string
+		want Engine
+	}{{"", EngineVegeta}, {"engine: vegeta\n", EngineVegeta}, {"engine: native\n", EngineNative}} {
+		sc, err := Parse("e.yaml", []byte(tc.yaml+okTarget+okRest))
+		if err != nil {
+			t.Fatalf("%q: %v", tc.yaml, err)
+		}
+		if sc.Engine != tc.want {
+			t.Errorf("%q: engine %q, want %q", tc.yaml, sc.Engine, tc.want)
+		}
+	}
 }

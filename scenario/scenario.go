@@ -2,13 +2,18 @@
 // file:line:col errors, validation, ${VAR} expansion, and the traffic schedule.
 package scenario
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Scenario is one decoded and validated scenario file.
 type Scenario struct {
 	Name        string  `yaml:"name"`
 	Description string  `yaml:"description"`
 	Seed        *uint64 `yaml:"seed"`
+	// Engine says who sends the requests: vegeta (default) or native.
+	Engine Engine `yaml:"engine"`
 
 	Target  Target    `yaml:"target"`
 	Network Network   `yaml:"network"`
@@ -30,6 +35,30 @@ func (s *Scenario) SeedValue() uint64 {
 		return 1
 	}
 	return *s.Seed
+}
+
+// Engine is the load generator that sends a run's requests. Both record
+// through the same tracing round trip, so they measure the same phases.
+type Engine string
+
+// Engines a scenario can name.
+const (
+	// EngineVegeta is vegeta's Attacker, paced by the schedule: the default.
+	EngineVegeta Engine = "vegeta"
+	// EngineNative is tailgate's own open-loop engine, with HTTP/1.1 on
+	// connections of its workers' own: for rates vegeta cannot sustain.
+	EngineNative Engine = "native"
+)
+
+// ParseEngine checks an engine's name ("" is the default, vegeta).
+func ParseEngine(s string) (Engine, error) {
+	switch e := Engine(s); e {
+	case "":
+		return EngineVegeta, nil
+	case EngineVegeta, EngineNative:
+		return e, nil
+	}
+	return "", fmt.Errorf("%q is not an engine: use vegeta or native", s)
 }
 
 // Stream says how the response body is timed.

@@ -45,6 +45,11 @@ func (c *checker) addKey(path, format string, args ...any) {
 // validate checks what decoding cannot and fills defaults. dir anchors body_file.
 func validate(sc *Scenario, dir string) []pathProblem {
 	c := &checker{}
+	if e, err := ParseEngine(string(sc.Engine)); err != nil {
+		c.add("engine", "%s", err)
+	} else {
+		sc.Engine = e
+	}
 	c.target(sc, dir)
 	c.network(&sc.Network)
 	c.traffic(sc.Traffic)

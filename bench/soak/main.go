@@ -98,15 +98,14 @@ func soak(duration time.Duration, rate, errs, url string, every time.Duration) e
 
 	baseGoroutines := runtime.NumGoroutine()
 	baseRSS := rssKiB()
-	// The recorder is read in ticks only; ticks publish counts.
+	// Ticks publish counts.
 	var sent, ok, failed, inflight atomic.Int64
 	opt := load.Options{OnTick: func(t load.Tick) {
-		c := t.Rec.Counts
+		c := t.Counts
 		sent.Store(c.Sent)
 		ok.Store(c.OK)
 		failed.Store(c.Errors)
 		inflight.Store(t.InFlight)
-		t.Rec.TakeInterval() // as the interval log does: per-second histograms are handed over
 	}}
 
 	var srv *target.Server

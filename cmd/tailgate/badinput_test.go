@@ -24,7 +24,7 @@ var badInputs = map[string]string{
 	"empty.yaml":                 "scenario is empty: it needs at least target, traffic and budget",
 	"only-comments.yaml":         "scenario is empty",
 	"not-a-mapping.yaml":         "a scenario is a mapping",
-	"plain-text.yaml":            `a scenario is a mapping (with keys name, description, seed, target`,
+	"plain-text.yaml":            `a scenario is a mapping (with keys name, description, seed, engine, target`,
 	"binary-garbage.yaml":        "invalid YAML",
 	// Encodings: a byte order mark, Windows line endings.
 	"bom.yaml":  `unknown key "\ufefftarget"`,

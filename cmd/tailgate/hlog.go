@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -38,6 +37,7 @@ func openIntervalLogOf(dir string, sc *scenario.Scenario, sched *scenario.Schedu
 		header: histogram.LogHeader{
 			Scenario:         sc.Name,
 			Mode:             "run",
+			Engine:           string(sc.Engine),
 			Planned:          sched.Requests(),
 			PlannedDurationS: sched.Duration().Seconds(),
 		},
@@ -49,11 +49,10 @@ func openIntervalLogOf(dir string, sc *scenario.Scenario, sched *scenario.Schedu
 	return il.tick, il.close, nil
 }
 
-// intervalLog writes run.hlog as a run goes. Ticks come on the goroutine
-// that records results, which must not wait: a tick takes the interval's
-// histograms (the recorder starts new ones) and hands them to a goroutine
-// that encodes and writes them, then forgets them. Memory stays flat
-// however long the run.
+// intervalLog writes run.hlog as a run goes. A tick brings the interval's
+// histograms (the run starts new ones) and hands them to a goroutine that
+// encodes and writes them, then forgets them, so a slow disk holds up
+// neither the ticks nor the requests. Memory stays flat however long the run.
 type intervalLog struct {
 	header histogram.LogHeader
 	sched  *scenario.Schedule
@@ -90,12 +89,12 @@ func (l *intervalLog) tick(t load.Tick) {
 	if l.done {
 		return
 	}
-	it := logItem{from: l.last, to: t.Elapsed, hists: t.Rec.TakeInterval(), final: t.Final}
+	it := logItem{from: l.last, to: t.Elapsed, hists: t.Interval, final: t.Final}
 	if !l.started {
 		// Ticks time the run from its start, which is now less the elapsed time.
 		it.start, l.started = time.Now().Add(-t.Elapsed), true
 	}
-	c := t.Rec.Counts
+	c := t.Counts
 	planned := l.plannedBefore(t.Elapsed)
 	it.counts = histogram.IntervalCounts{
 		StartS:  l.last.Seconds(),
@@ -106,8 +105,7 @@ func (l *intervalLog) tick(t load.Tick) {
 	}
 	if t.Final {
 		it.runCounts = c
-		it.runCounts.ByClass = maps.Clone(c.ByClass)
-		it.slow = t.Rec.Tail.Slowest()
+		it.slow = t.Slowest
 		l.done = true
 	}
 	l.last, l.planned, l.sent, l.errs = t.Elapsed, planned, c.Sent, c.Errors

@@ -27,6 +27,15 @@ func parseScenario(t *testing.T, yaml string) *scenario.Scenario {
 	return sc
 }
 
+// snapshot is the tick a run makes of rec at elapsed.
+func snapshot(rec *histogram.Recorder, elapsed time.Duration, final bool) load.Tick {
+	t := load.Tick{Elapsed: elapsed, Counts: rec.Counts.Clone(), Interval: rec.TakeInterval(), Final: final}
+	if final {
+		t.Slowest = rec.Tail.Slowest()
+	}
+	return t
+}
+
 // The interval log a run's ticks write holds every sample once, per
 // interval, with the plan's and the run's counts per interval.
 func TestIntervalLogTicks(t *testing.T) {
@@ -54,13 +63,13 @@ budget: {total: {p99: 1s}}
 		}
 	}
 	send(10, 5*time.Millisecond)
-	tick(load.Tick{Elapsed: time.Second, Rec: rec})
+	tick(snapshot(rec, time.Second, false))
 	send(10, 7*time.Millisecond)
 	rec.Error("timeout")
 	rec.Counts.Sent++
-	tick(load.Tick{Elapsed: 2 * time.Second, Rec: rec})
+	tick(snapshot(rec, 2*time.Second, false))
 	send(29, 9*time.Millisecond)
-	tick(load.Tick{Elapsed: 3050 * time.Millisecond, Rec: rec, Final: true})
+	tick(snapshot(rec, 3050*time.Millisecond, true))
 	if err := closeLog(); err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/tailgate-dev/tailgate/histogram"
 	"github.com/tailgate-dev/tailgate/load"
 	"github.com/tailgate-dev/tailgate/report"
 	"github.com/tailgate-dev/tailgate/scenario"
@@ -43,10 +45,11 @@ type progress struct {
 	total time.Duration
 	every time.Duration
 
-	next     time.Duration // plain: when the next line is due
-	width    int           // live: length of the line on screen
-	lastAt   time.Duration // when the previous tick was
-	lastSent int64         // requests issued by the previous tick
+	next     time.Duration           // plain: when the next line is due
+	width    int                     // live: length of the line on screen
+	lastAt   time.Duration           // when the previous tick was
+	lastSent int64                   // requests issued by the previous tick
+	totals   *hdrhistogram.Histogram // the run's totals so far, from the ticks' intervals
 }
 
 func (p *progress) tick(t load.Tick) {
@@ -78,14 +81,16 @@ func (p *progress) tick(t load.Tick) {
 
 // status is one line: "12s/60s  80.2/s (planned 80/s)  in flight 12  errors 3 (0.1%)  p99 total 1.32s".
 func (p *progress) status(t load.Tick) string {
-	var sent, errs int64
-	p99 := "-"
-	if t.Rec != nil {
-		c := t.Rec.Counts
-		sent, errs = c.Sent, c.Errors
-		if d, _, ok := t.Rec.Percentile(scenario.SourceTotal, 99); ok {
-			p99 = report.Millis(float64(d) / float64(time.Millisecond))
+	sent, errs := t.Counts.Sent, t.Counts.Errors
+	if h := t.Interval[scenario.SourceTotal]; h != nil {
+		if p.totals == nil {
+			p.totals = histogram.NewHistogram()
 		}
+		p.totals.Merge(h)
+	}
+	p99 := "-"
+	if p.totals != nil && p.totals.TotalCount() > 0 {
+		p99 = report.Millis(float64(histogram.ValueAt(p.totals, 99)) / float64(time.Millisecond))
 	}
 	// Requests issued: finished or still in flight. The rate is over the
 	// last interval, what the generator is doing now.

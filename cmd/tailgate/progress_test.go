@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/tailgate-dev/tailgate/histogram"
-	"github.com/tailgate-dev/tailgate/load"
 	"github.com/tailgate-dev/tailgate/scenario"
 )
 
@@ -16,6 +15,7 @@ import (
 // error in 100, totals of 10–109ms, then the final tick.
 func ticks(p *progress, n int) {
 	rec := histogram.NewRecorder(10)
+	rec.KeepIntervals()
 	for s := 1; s <= n; s++ {
 		for i := range 100 {
 			rec.Counts.Sent++
@@ -24,9 +24,11 @@ func ticks(p *progress, n int) {
 			}
 			rec.Record(scenario.SourceTotal, time.Duration(10+i)*time.Millisecond)
 		}
-		p.tick(load.Tick{Elapsed: time.Duration(s) * time.Second, PlannedRate: 100, Rec: rec, InFlight: 5})
+		t := snapshot(rec, time.Duration(s)*time.Second, false)
+		t.PlannedRate, t.InFlight = 100, 5
+		p.tick(t)
 	}
-	p.tick(load.Tick{Elapsed: time.Duration(n)*time.Second + 100*time.Millisecond, Rec: rec, Final: true})
+	p.tick(snapshot(rec, time.Duration(n)*time.Second+100*time.Millisecond, true))
 }
 
 func TestProgressLive(t *testing.T) {

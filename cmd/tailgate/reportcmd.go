@@ -80,6 +80,7 @@ func judgeLog(sc *scenario.Scenario, l *histogram.Log) *budget.Result {
 	}
 	m := budget.Measurement{
 		Mode:            mode,
+		Engine:          l.Header.Engine,
 		Rec:             l.Rec,
 		Planned:         l.Planned(),
 		PlannedDuration: l.PlannedDuration(),

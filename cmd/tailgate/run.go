@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/tailgate-dev/tailgate/budget"
 	"github.com/tailgate-dev/tailgate/load"
+	"github.com/tailgate-dev/tailgate/scenario"
 	"github.com/tailgate-dev/tailgate/target"
 )
 
@@ -18,6 +19,7 @@ type runCmd struct {
 	scen   scenarioFlags
 	shard  shardFlags
 	safety safetyFlags
+	engine string
 }
 
 func newRunCmd() *cobra.Command {
@@ -34,6 +36,7 @@ func newRunCmd() *cobra.Command {
 	c.scen.register(cmd)
 	c.shard.register(cmd)
 	c.safety.register(cmd)
+	cmd.Flags().StringVar(&c.engine, "engine", "", "who sends the requests: vegeta or native (tailgate's own engine, for rates vegeta cannot sustain); default the scenario's engine: key, else vegeta")
 	return cmd
 }
 
@@ -49,6 +52,11 @@ func (c *runCmd) Run(ctx context.Context, path string, stdout, stderr io.Writer)
 	}
 	if err := c.safety.check(ctx, sc, c.output.quiet, stderr); err != nil {
 		return err
+	}
+	if c.engine != "" {
+		if sc.Engine, err = scenario.ParseEngine(c.engine); err != nil {
+			return usagef("--engine: %v", err)
+		}
 	}
 	var opt load.Options
 	if opt.Schedule, err = c.shard.schedule(sc, c.output.quiet, stderr); err != nil {
@@ -82,6 +90,7 @@ func (c *runCmd) Run(ctx context.Context, path string, stdout, stderr io.Writer)
 	}
 	res := budget.Judge(sc, budget.Measurement{
 		Mode:            "run",
+		Engine:          string(out.Engine),
 		Rec:             out.Rec,
 		Planned:         out.Planned,
 		PlannedDuration: out.PlannedDuration,
