@@ -114,8 +114,11 @@ func generatorLine(r *budget.Result) string {
 	if s.Saturated {
 		state = "SATURATED"
 	}
-	return fmt.Sprintf("%s: schedule lag p99 %s (limit %s), achieved %s of the planned rate (limit %s)",
-		state, Millis(s.LagP99Ms), Limit(float64(budget.MaxLagP99.Microseconds())/1000),
+	if r.Engine != "" {
+		state += " (" + r.Engine + " engine)"
+	}
+	return fmt.Sprintf("%s: schedule lag p50 %s, p99 %s (limit %s), achieved %s of the planned rate (limit %s)",
+		state, Millis(s.LagP50Ms), Millis(s.LagP99Ms), Limit(float64(budget.MaxLagP99.Microseconds())/1000),
 		percent(s.AchievedRatio), percent(budget.MinAchievedRate))
 }
 
