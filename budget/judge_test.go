@@ -131,6 +131,26 @@ func TestJudgeInvalid(t *testing.T) {
 			t.Errorf("%s %+v", r.Verdict, r.Saturation)
 		}
 	})
+	t.Run("lag on each engine", func(t *testing.T) {
+		rec := recorder(1000, 0)
+		for range 50 {
+			rec.Record("lag", 50*time.Millisecond)
+		}
+		for engine, hint := range map[string]bool{"vegeta": true, "native": false} {
+			m := measurement(rec)
+			m.Engine = engine
+			r := Judge(sc, m)
+			if r.Engine != engine || len(r.Reasons) != 1 {
+				t.Fatalf("%s: engine %q, reasons %q", engine, r.Engine, r.Reasons)
+			}
+			if got := strings.Contains(r.Reasons[0], "try --engine native"); got != hint {
+				t.Errorf("%s: reason %q; want the native engine suggested: %v", engine, r.Reasons[0], hint)
+			}
+			if s := r.Saturation; s.LagP50Ms <= 0 || s.LagP50Ms >= s.LagP99Ms {
+				t.Errorf("%s: lag p50 %vms, p99 %vms: want the typical lag, below the tail's", engine, s.LagP50Ms, s.LagP99Ms)
+			}
+		}
+	})
 	t.Run("achieved rate", func(t *testing.T) {
 		m := measurement(recorder(1000, 0))
 		m.SendSpan = 11 * time.Second // last request went out 1.1s late: 91% of the rate
