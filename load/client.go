@@ -37,7 +37,9 @@ func newTransport(sc *scenario.Scenario, url string, given *tls.Config, maxConns
 		// connections (descriptors) beyond the workers that use them.
 		MaxConnsPerHost: maxConns,
 		IdleConnTimeout: 90 * time.Second,
-		Protocols:       &protos,
+		// The same bound on a response head as tailgate's own connections.
+		MaxResponseHeaderBytes: maxResponseHeaderBytes,
+		Protocols:              &protos,
 		// A compressed body would make byte timings depend on gzip, not the service.
 		DisableCompression: true,
 	}

@@ -3,14 +3,17 @@ package load
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -157,43 +160,332 @@ func TestH1Framing(t *testing.T) {
 	}
 }
 
-// A server that closes a kept-alive connection while it is idle does not
-// fail the next request: it goes again on a new connection, as net/http
-// does. A connection that fails mid-response fails its request.
-func TestH1DeadIdleConnection(t *testing.T) {
-	url := rawServer(t, func(c net.Conn) {
+// hiddenSocket hides its connection's socket, as a connection type h1 does
+// not know would: usable falls back to a read with a deadline.
+type hiddenSocket struct{ net.Conn }
+
+func hideSocket(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return hiddenSocket{c}, nil
+	}
+}
+
+// An idle connection is checked before it serves again: one the server
+// closed, reset or wrote to while it was idle is closed and the request
+// goes on a new one, so even a POST, which is never sent twice, does not
+// fail; a connection the server keeps is reused. Either when h1 can look at
+// the socket, or when a goroutine must read the idle connection.
+func TestH1IdleConnectionChecked(t *testing.T) {
+	answer := "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+	idle := map[string]func(c net.Conn){
+		"closed": func(c net.Conn) {},
+		"reset":  func(c net.Conn) { c.(*net.TCPConn).SetLinger(0) },
+		"408": func(c net.Conn) {
+			io.WriteString(c, "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+			drain(c)
+		},
+		"unsolicited": func(c net.Conn) {
+			io.WriteString(c, answer)
+			drain(c)
+		},
+		"kept": nil, // answers every request
+	}
+	dialers := map[string]func(ctx context.Context, network, addr string) (net.Conn, error){
+		"socket":   (&net.Dialer{}).DialContext,
+		"deadline": hideSocket((&net.Dialer{}).DialContext),
+	}
+	for name, then := range idle {
+		for dname, dial := range dialers {
+			t.Run(name+"/"+dname, func(t *testing.T) {
+				url := rawServer(t, func(c net.Conn) {
+					br := bufio.NewReader(c)
+					for {
+						if _, err := readRequest(br); err != nil {
+							return
+						}
+						io.WriteString(c, answer)
+						if then != nil {
+							time.Sleep(5 * time.Millisecond) // after the client has read the answer
+							then(c)
+							return
+						}
+					}
+				})
+				tm, _ := newTemplate("POST", url, http.Header{}, []byte(`{"q":1}`))
+				cl, _ := newH1Client(tm, dial, nil, nil)
+				defer cl.closeIdle()
+				tr := &transport{watch: newWatchdog(time.Minute), now: time.Now}
+				for i := range 3 {
+					c := cl.get()
+					got := tr.send(tm, job{seq: uint64(i)}, c, nil)
+					if want := i == 0 || then != nil; got.Err != nil || got.Code != 200 || got.NewConn != want {
+						t.Fatalf("request %d: err %v, code %d, new connection %v; want 200, new connection %v", i, got.Err, got.Code, got.NewConn, want)
+					}
+					cl.put(c, got.End)
+					time.Sleep(30 * time.Millisecond) // idle: the server's close or bytes arrive
+				}
+			})
+		}
+	}
+}
+
+// A request is sent again on a new connection by net/http's rule: when the
+// kept-alive connection took none of it, whatever the request; when it
+// took the request and closed without a byte of answer, only if the
+// request is replayable (an idempotent method, or an idempotency key),
+// bodies included; never when the answer had begun.
+func TestH1Retry(t *testing.T) {
+	answer := "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+	// unanswered answers the first request on a connection and closes it
+	// on reading the second.
+	unanswered := func(c net.Conn) {
 		br := bufio.NewReader(c)
 		if _, err := readRequest(br); err != nil {
 			return
 		}
-		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-		// Keep-alive promised, then closed while idle.
+		io.WriteString(c, answer)
+		readRequest(br)
+	}
+	// cut answers the second request on a connection in part.
+	cut := func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for i := 0; ; i++ {
+			if _, err := readRequest(br); err != nil {
+				return
+			}
+			if i == 1 {
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n")
+				return
+			}
+			io.WriteString(c, answer)
+		}
+	}
+	keeps := func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for {
+			if _, err := readRequest(br); err != nil {
+				return
+			}
+			io.WriteString(c, answer)
+		}
+	}
+	body := []byte(`{"q":1}`)
+	for _, tc := range []struct {
+		name   string
+		method string
+		header http.Header
+		serve  func(net.Conn)
+		// unwritable: the second request's write fails before any byte.
+		unwritable bool
+		want       Class // of the second request on a connection
+	}{
+		{"GET unanswered", "GET", nil, unanswered, false, ""},
+		{"GET with a body unanswered", "GET", nil, unanswered, false, ""},
+		{"POST unanswered", "POST", nil, unanswered, false, ClassReset},
+		{"PUT unanswered", "PUT", nil, unanswered, false, ClassReset},
+		{"POST with Idempotency-Key unanswered", "POST", http.Header{"Idempotency-Key": {"k"}}, unanswered, false, ""},
+		{"POST with X-Idempotency-Key unanswered", "POST", http.Header{"X-Idempotency-Key": {"k"}}, unanswered, false, ""},
+		{"POST unwritten", "POST", nil, keeps, true, ""},
+		{"GET answered in part", "GET", nil, cut, false, ClassReset},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			url := rawServer(t, tc.serve)
+			var b []byte
+			if tc.method != "GET" || strings.Contains(tc.name, "body") {
+				b = body
+			}
+			header := tc.header
+			if header == nil {
+				header = http.Header{}
+			}
+			tm, _ := newTemplate(tc.method, url, header, b)
+			dial := (&net.Dialer{}).DialContext
+			if tc.unwritable {
+				dial = failSecondWrite(dial)
+			}
+			cl, _ := newH1Client(tm, dial, nil, nil)
+			c := cl.get()
+			defer c.close()
+			tr := &transport{watch: newWatchdog(time.Minute), now: time.Now}
+			if first := tr.send(tm, job{}, c, nil); first.Err != nil {
+				t.Fatal(first.Err)
+			}
+			second := tr.send(tm, job{seq: 1}, c, nil)
+			if second.Class != tc.want {
+				t.Errorf("second request: class %q (%v), want %q", second.Class, second.Err, tc.want)
+			}
+			if tc.want == "" && !second.NewConn {
+				t.Error("second request: answered without a new connection")
+			}
+		})
+	}
+}
+
+// failSecondWrite dials connections whose second write fails before
+// writing anything, as on a socket the server has reset.
+func failSecondWrite(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &writeFails{Conn: c, at: 2}, nil
+	}
+}
+
+type writeFails struct {
+	net.Conn
+	at, writes int
+}
+
+func (c *writeFails) Write(p []byte) (int, error) {
+	if c.writes++; c.writes == c.at {
+		return 0, syscall.EPIPE
+	}
+	return c.Conn.Write(p)
+}
+
+// A response head is read up to maxResponseHeaderBytes, status line, 1xx
+// responses and headers together, as net/http's transport does; beyond it
+// the request fails as a protocol error and the connection is closed.
+func TestH1ResponseHeadLimit(t *testing.T) {
+	header := func(n int) string { return "X-Pad: " + strings.Repeat("a", n) + "\r\n" }
+	for _, tc := range []struct {
+		name, head string
+		want       Class
+	}{
+		{"within", "HTTP/1.1 200 OK\r\n" + header(maxResponseHeaderBytes-8<<10), ""},
+		{"one line beyond", "HTTP/1.1 200 OK\r\n" + header(maxResponseHeaderBytes), ClassProtocol},
+		{"many lines beyond", "HTTP/1.1 200 OK\r\n" + strings.Repeat(header(1000), maxResponseHeaderBytes/1000+1), ClassProtocol},
+		{"1xx beyond", strings.Repeat("HTTP/1.1 103 Early Hints\r\n"+header(1<<10)+"\r\n", maxResponseHeaderBytes>>10) + "HTTP/1.1 200 OK\r\n", ClassProtocol},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			url := rawServer(t, func(c net.Conn) {
+				if _, err := readRequest(bufio.NewReader(c)); err != nil {
+					return
+				}
+				io.WriteString(c, tc.head+"Content-Length: 2\r\n\r\nok")
+				drain(c)
+			})
+			tm, _ := newTemplate("GET", url, http.Header{}, nil)
+			cl, _ := newH1Client(tm, (&net.Dialer{}).DialContext, nil, nil)
+			c := cl.get()
+			defer c.close()
+			tr := &transport{watch: newWatchdog(time.Minute), now: time.Now}
+			got := tr.send(tm, job{}, c, nil)
+			if got.Class != tc.want {
+				t.Errorf("class %q (%v), want %q", got.Class, got.Err, tc.want)
+			}
+			if tc.want != "" && c.conn != nil {
+				t.Error("the connection was kept after its response head went past the limit")
+			}
+		})
+	}
+}
+
+// A final 101 (the connection speaks another protocol from then on) and a
+// status outside 100–599 are protocol errors, and no request follows them
+// on their connection.
+func TestH1UnusableStatusClosesConnection(t *testing.T) {
+	for _, head := range []string{
+		"HTTP/1.1 101 Switching Protocols\r\nUpgrade: tailgate-test\r\nConnection: Upgrade\r\n\r\n",
+		"HTTP/1.1 999 Nine\r\nContent-Length: 2\r\n\r\nok",
+		"HTTP/1.1 099 Early\r\nContent-Length: 2\r\n\r\nok",
+	} {
+		url := rawServer(t, func(c net.Conn) {
+			br := bufio.NewReader(c)
+			for {
+				if _, err := readRequest(br); err != nil {
+					return
+				}
+				io.WriteString(c, head)
+			}
+		})
+		tm, _ := newTemplate("GET", url, http.Header{}, nil)
+		cl, _ := newH1Client(tm, (&net.Dialer{}).DialContext, nil, nil)
+		c := cl.get()
+		tr := &transport{watch: newWatchdog(time.Minute), now: time.Now}
+		for i := range 2 {
+			got := tr.send(tm, job{seq: uint64(i)}, c, nil)
+			if got.failure() != ClassProtocol || !got.NewConn {
+				t.Errorf("%q, request %d: class %q (%v), new connection %v; want protocol on a new connection", head[:12], i, got.failure(), got.Err, got.NewConn)
+			}
+		}
+		c.close()
+	}
+}
+
+// The body is written from the client's one copy: connections do not each
+// copy it, whether it is written after the head (writev) or while the
+// response is read.
+func TestH1BodyNotCopiedPerConnection(t *testing.T) {
+	url := rawServer(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			io.Copy(io.Discard, req.Body)
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		}
 	})
-	tm, _ := newTemplate("GET", url, http.Header{}, nil)
+	for _, size := range []int{asyncBodyMin - 1<<10, asyncBodyMin * 4} {
+		tm, _ := newTemplate("POST", url, http.Header{}, bytes.Repeat([]byte("x"), size))
+		cl, _ := newH1Client(tm, (&net.Dialer{}).DialContext, nil, nil)
+		tr := &transport{watch: newWatchdog(time.Minute), now: time.Now}
+		const conns = 8
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		for i := range conns {
+			c := cl.get() // a new connection each time: none is put back
+			if got := tr.send(tm, job{seq: uint64(i)}, c, nil); got.Err != nil || got.Code != 200 {
+				t.Fatalf("%d bytes: err %v, code %d", size, got.Err, got.Code)
+			}
+			defer c.close()
+		}
+		runtime.ReadMemStats(&after)
+		// A copy each would be conns × size; a connection's own buffers
+		// (client and server) come to about 15 KiB.
+		if grew := after.TotalAlloc - before.TotalAlloc; grew > conns*uint64(size)/2 {
+			t.Errorf("%d connections sending a %d KiB body allocated %d KiB", conns, size>>10, grew>>10)
+		}
+	}
+}
+
+// An answer that comes before a large body is written (the server refuses
+// it early and stops reading) is the request's result, as with net/http,
+// not a write blocked until the server gives up on the connection; and the
+// connection is not used again.
+func TestH1EarlyAnswer(t *testing.T) {
+	release := make(chan struct{})
+	url := rawServer(t, func(c net.Conn) {
+		if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 401 Unauthorized\r\nContent-Length: 2\r\n\r\nno")
+		<-release // not reading until the test is over
+	})
+	t.Cleanup(func() { close(release) }) // before the server's cleanup waits for it
+	tm, _ := newTemplate("POST", url, http.Header{}, bytes.Repeat([]byte("x"), 16<<20))
 	cl, _ := newH1Client(tm, (&net.Dialer{}).DialContext, nil, nil)
 	c := cl.get()
 	defer c.close()
-	tr := &transport{watch: newWatchdog(time.Minute), now: time.Now}
-	for i := range 3 {
-		got := tr.send(tm, job{seq: uint64(i)}, c, nil)
-		if got.Err != nil || got.Code != 200 || !got.NewConn {
-			t.Fatalf("request %d: err %v, code %d, new connection %v; want 200 on a new connection", i, got.Err, got.Code, got.NewConn)
-		}
-		time.Sleep(20 * time.Millisecond) // let the close arrive
+	w := newWatchdog(5 * time.Second)
+	stop := make(chan struct{})
+	go w.run(stop)
+	defer close(stop)
+	tr := &transport{watch: w, now: time.Now}
+	// Waiting on the write would end in the watchdog's timeout.
+	if got := tr.send(tm, job{}, c, nil); got.Err != nil || got.Code != 401 {
+		t.Errorf("err %v (class %q), code %d; want the early 401", got.Err, got.Class, got.Code)
 	}
-
-	cut := rawServer(t, func(c net.Conn) {
-		if _, err := readRequest(bufio.NewReader(c)); err != nil {
-			return
-		}
-		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nok")
-	})
-	tm, _ = newTemplate("GET", cut, http.Header{}, nil)
-	cl, _ = newH1Client(tm, (&net.Dialer{}).DialContext, nil, nil)
-	c2 := cl.get()
-	defer c2.close()
-	if got := tr.send(tm, job{}, c2, nil); got.Class != ClassReset {
-		t.Errorf("body cut short: class %q (%v), want reset", got.Class, got.Err)
+	if c.conn != nil || c.writing {
+		t.Error("the connection whose request was not written whole was kept")
 	}
 }
 
@@ -286,5 +578,62 @@ func TestH1AbandonedStreamIsNotDrained(t *testing.T) {
 	}
 	if c.conn != nil {
 		t.Error("the connection of an abandoned stream was kept")
+	}
+}
+
+// idleConn returns a connection that has served a request and is idle in
+// its client's pool, its server keeping it open.
+func idleConn(tb testing.TB, dial func(ctx context.Context, network, addr string) (net.Conn, error)) (*h1Client, *h1Conn) {
+	tb.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	tb.Cleanup(srv.Close)
+	tm, _ := newTemplate("GET", srv.URL, http.Header{}, nil)
+	cl, _ := newH1Client(tm, dial, nil, nil)
+	tb.Cleanup(cl.closeIdle)
+	c := cl.get()
+	tr := &transport{watch: newWatchdog(time.Minute), now: time.Now}
+	got := tr.send(tm, job{}, c, nil)
+	if got.Err != nil {
+		tb.Fatal(got.Err)
+	}
+	cl.put(c, got.End)
+	return cl, c
+}
+
+// The look at an idle connection before it serves again is on every
+// request's path: it allocates nothing.
+func TestH1IdleCheckAllocatesNothing(t *testing.T) {
+	cl, c := idleConn(t, (&net.Dialer{}).DialContext)
+	now := time.Now()
+	if a := testing.AllocsPerRun(1000, func() {
+		if c = cl.get(); !c.usable() {
+			t.Fatal("a connection its server keeps is not usable")
+		}
+		cl.put(c, now)
+	}); a != 0 {
+		t.Errorf("checking an idle connection allocates %v times, want 0", a)
+	}
+}
+
+// BenchmarkH1IdleCheck is what the check of an idle connection costs, from
+// its return to the pool to its reuse: one recv(MSG_PEEK) on its socket,
+// or, where h1 cannot look at the socket, a goroutine that reads the
+// connection while it is idle, and the deadline that ends the read.
+func BenchmarkH1IdleCheck(b *testing.B) {
+	for name, dial := range map[string]func(ctx context.Context, network, addr string) (net.Conn, error){
+		"socket":    (&net.Dialer{}).DialContext,
+		"goroutine": hideSocket((&net.Dialer{}).DialContext),
+	} {
+		b.Run(name, func(b *testing.B) {
+			cl, c := idleConn(b, dial)
+			now := time.Now()
+			b.ReportAllocs()
+			for b.Loop() {
+				if c = cl.get(); !c.usable() {
+					b.Fatal("a connection its server keeps is not usable")
+				}
+				cl.put(c, now)
+			}
+		})
 	}
 }

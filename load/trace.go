@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -94,17 +95,22 @@ const (
 	ClassAbandoned Class = "abandoned"
 )
 
-// Classify names the kind of a transport error by its type, not its text.
+// Classify names the kind of a transport error by its type, not its text
+// (save one error that net/http gives no type).
 func Classify(err error) Class {
 	var dnsErr *net.DNSError
 	var tlsErr *tls.CertificateVerificationError
 	var recErr tls.RecordHeaderError
 	var netErr net.Error
 	var malformed errMalformed
+	var tooLarge errHeadersTooLarge
 	switch {
 	case err == nil:
 		return ""
-	case errors.Is(err, errNoEvents), errors.As(err, &malformed):
+	case errors.Is(err, errNoEvents), errors.As(err, &malformed), errors.As(err, &tooLarge):
+		return ClassProtocol
+	// net/http exports no type for response headers over its limit, only this text.
+	case strings.Contains(err.Error(), "net/http: server response headers exceeded "):
 		return ClassProtocol
 	case errors.Is(err, errAbandoned):
 		return ClassAbandoned
