@@ -2,18 +2,22 @@
 # Throughput of tailgate beside other load generators, in one run on this
 # machine: installs nginx, wrk and hey (Debian packages) and the vegeta CLI
 # v12.13.0 (from the Go module proxy), starts nginx on 127.0.0.1 with a tiny
-# fixed response, then bench/cmd/throughput bisects each open-loop
-# generator's highest sustained rate, measures the closed-loop tools, offers
-# tailgate and vegeta twice their capacity, and rewrites the "Throughput"
-# section of bench/RESULTS.md (other sections are left as they are).
+# fixed response, then bench/cmd/throughput bisects the highest sustained
+# rate of each open-loop generator (the vegeta CLI, tailgate --engine vegeta,
+# tailgate --engine native), measures the closed-loop tools (a bare net/http
+# loop, wrk, hey), offers the open-loop ones twice their capacity, measures
+# the send precision and CPU of tailgate's engines at 500, 2,000 and
+# 10,000/s, runs the hot-path Go benchmarks, and rewrites the "Throughput"
+# section of bench/RESULTS.md with the figures and the goals they meet
+# (other sections are left as they are).
 #
-#   bench/throughput.sh                  # about 6 minutes
+#   bench/throughput.sh                  # about 10 minutes
 #   bench/throughput.sh -trial 4s        # quicker, noisier
 #   PORT=18099 bench/throughput.sh       # another port for nginx
 #
 # Flags after the script name go to bench/cmd/throughput (-trial, -start,
-# -resolution, -concurrency, -results). Run it on an otherwise idle
-# machine: everything here shares its CPUs.
+# -resolution, -concurrency, -precision, -gobench, -results). Run it on an
+# otherwise idle machine: everything here shares its CPUs.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -130,7 +134,7 @@ if ! (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 	exit 1
 fi
 
-PATH="$work/bin:$PATH" "${nice[@]}" "$work/bin/throughput" -niceness "$niceness" \
+PATH="$work/bin:$PATH" "${nice[@]}" "$work/bin/throughput" -niceness "$niceness" -command "bench/throughput.sh${*:+ $*}" \
 	-tailgate "$work/bin/tailgate" -vegeta "$work/bin/vegeta" -bareloop "$work/bin/bareloop" \
 	-hey "$(command -v hey)" -wrk "$(command -v wrk)" \
 	-url "http://127.0.0.1:$port/" -results "$root/bench/RESULTS.md" "$@"

@@ -1,17 +1,19 @@
 // Command throughput measures, in one run on one machine, the highest rate
-// each load generator sustains against one local target, and how tailgate
-// and the vegeta CLI behave when offered twice their capacity. It writes
-// the figures as the "Throughput" section of bench/RESULTS.md (replacing
-// that section only). bench/throughput.sh installs the tools, starts nginx
-// and runs it; see there.
+// each load generator sustains against one local target, how the open-loop
+// ones behave when offered twice their capacity, and how precisely
+// tailgate's engines keep to a plan well inside it. It writes the figures,
+// and how they stand against tailgate's goals, as the "Throughput" section
+// of bench/RESULTS.md (replacing that section only). bench/throughput.sh
+// installs the tools, starts nginx and runs it; see there.
 //
-// Open-loop generators (tailgate run, vegeta attack) are bisected on their
-// planned rate: a rate is sustained when the generator sent at least 99% of
-// the plan on time, with schedule lag p99 under 10 ms and no more than 0.1%
-// errors, in one of two trials. The two searches take turns, trial by
-// trial, so that both meet the same conditions on a machine shared with
-// other work. Closed-loop tools (hey, wrk, a bare net/http loop) have no plan to
-// keep; their figure is the best throughput over a few concurrencies.
+// Open-loop generators (the vegeta CLI, tailgate run --engine vegeta and
+// --engine native) are bisected on their planned rate: a rate is sustained
+// when the generator sent at least 99% of the plan on time, with schedule
+// lag p99 under 10 ms and no more than 0.1% errors, in one of two trials.
+// The three searches take turns, trial by trial, so that all meet the same
+// conditions on a machine shared with other work. Closed-loop tools (hey,
+// wrk, a bare net/http loop) have no plan to keep; their figure is the best
+// throughput over a few concurrencies.
 package main
 
 import (
@@ -43,6 +45,21 @@ const (
 	maxErrors   = 0.001
 )
 
+// Goals, each judged from the one run's figures.
+const (
+	goalNativeOverCLI     = 2.0 // native engine ÷ vegeta CLI
+	goalNativeOverBare    = 0.9 // native engine ÷ bare net/http loop
+	goalVegetaOverCLI     = 0.9 // vegeta engine, every request traced ÷ vegeta CLI
+	goalOverloadSent      = 0.9 // share of capacity sent when offered twice it
+	goalPrecisionRate     = 2000
+	goalPrecisionLagP50   = 50 * time.Microsecond
+	goalPrecisionLagP99   = 300 * time.Microsecond
+	precisionRatesDefault = "500,2000,10000"
+)
+
+// engines are tailgate's engines, as --engine names them.
+var engines = []string{"vegeta", "native"}
+
 type config struct {
 	tailgate, vegeta, bareloop, hey, wrk string
 	url                                  string
@@ -50,15 +67,17 @@ type config struct {
 	start                                float64
 	resolution                           float64
 	concurrency                          []int
+	precisionRates                       []float64
 	results                              string
 	work                                 string
 	niceness                             int
 	gobench                              bool
+	command                              string
 }
 
 func main() {
 	var c config
-	var conc string
+	var conc, precision string
 	flag.StringVar(&c.tailgate, "tailgate", "tailgate", "tailgate binary")
 	flag.StringVar(&c.vegeta, "vegeta", "vegeta", "vegeta CLI binary (v12.13.0)")
 	flag.StringVar(&c.bareloop, "bareloop", "bareloop", "bareloop binary (bench/cmd/bareloop)")
@@ -69,9 +88,11 @@ func main() {
 	flag.Float64Var(&c.start, "start", 4000, "first open-loop rate tried, per second; doubled until it fails, then bisected")
 	flag.Float64Var(&c.resolution, "resolution", 0.04, "bisect until the bracket is this narrow, relative")
 	flag.StringVar(&conc, "concurrency", "8,32,128", "concurrencies tried for closed-loop tools")
+	flag.StringVar(&precision, "precision", precisionRatesDefault, "rates, per second, at which tailgate's engines' send precision is measured (one trial each)")
 	flag.StringVar(&c.results, "results", "bench/RESULTS.md", "file whose Throughput section is replaced")
 	flag.BoolVar(&c.gobench, "gobench", true, "also run the hot-path Go benchmarks (go test -bench, from the module root)")
 	flag.IntVar(&c.niceness, "niceness", 0, "the niceness the tools run at (for the record; bench/throughput.sh sets it)")
+	flag.StringVar(&c.command, "command", "bench/throughput.sh", "the command that ran this, for the record (bench/throughput.sh sets it)")
 	flag.Parse()
 	for _, s := range strings.Split(conc, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -79,6 +100,16 @@ func main() {
 			fail(fmt.Errorf("-concurrency %q: want numbers like 8,32,128", conc))
 		}
 		c.concurrency = append(c.concurrency, n)
+	}
+	for _, s := range strings.Split(precision, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		rate, err := strconv.ParseFloat(s, 64)
+		if err != nil || rate <= 0 {
+			fail(fmt.Errorf("-precision %q: want rates like %s", precision, precisionRatesDefault))
+		}
+		c.precisionRates = append(c.precisionRates, rate)
 	}
 	work, err := os.MkdirTemp("", "tailgate-throughput-")
 	if err != nil {
@@ -91,13 +122,20 @@ func main() {
 	loadBefore := loadavg()
 	began := time.Now()
 
-	var r results
-	logf("tailgate run and vegeta attack (open loop), taking turns")
-	tb := newBisector("tailgate", c.start, c.resolution)
-	vb := newBisector("vegeta  ", c.start, c.resolution)
-	bisect(map[*bisector]func(float64) trial{tb: c.tailgateTrial, vb: c.vegetaTrial}, tb, vb)
-	r.tailgate, r.tailgateTrials = tb.best(), tb.trials
-	r.vegeta, r.vegetaTrials = vb.best(), vb.trials
+	r := results{
+		cli: &generator{name: "vegeta CLI", about: "vegeta attack, CLI v12.13.0 (results to a file)",
+			search: newBisector("vegeta CLI", c.start, c.resolution, c.vegetaTrial)},
+		vegeta: &generator{name: "tailgate --engine vegeta", about: "**tailgate run --engine vegeta** (vegeta's attacker, tailgate's tracing RoundTripper over net/http)",
+			search: newBisector("tailgate vegeta", c.start, c.resolution, c.engineTrial("vegeta"))},
+		native: &generator{name: "tailgate --engine native", about: "**tailgate run --engine native** (own pacing, worker pool and HTTP/1.1 client)",
+			search: newBisector("tailgate native", c.start, c.resolution, c.engineTrial("native"))},
+	}
+	logf("vegeta attack and tailgate run --engine vegeta and native (open loop), taking turns")
+	var searches []*bisector
+	for _, g := range r.open() {
+		searches = append(searches, g.search)
+	}
+	bisect(searches...)
 	for _, tool := range []struct {
 		name string
 		run  func(int) (float64, string, error)
@@ -125,17 +163,18 @@ func main() {
 			}
 		}
 	}
-	if r.tailgate > 0 {
-		logf("tailgate run at 2× its capacity")
-		r.tailgateOver = c.tailgateTrial(2 * r.tailgate)
+	for _, g := range r.open() {
+		if capacity := g.search.best(); capacity > 0 {
+			logf("%s at 2× its capacity", g.name)
+			g.over = g.search.run(2 * capacity)
+			logf("  %s", g.over)
+		}
 	}
-	if r.vegeta > 0 {
-		logf("vegeta attack at 2× its capacity")
-		r.vegetaOver = c.vegetaTrial(2 * r.vegeta)
-	}
+	logf("send precision of tailgate's engines, taking turns")
+	r.precision = c.precision()
 	if c.gobench {
 		logf("hot-path benchmarks (go test -bench)")
-		r.hot, r.hotErr = hotPath()
+		r.hot, r.hotErr = hotPath(c.url)
 	}
 	r.elapsed = time.Since(began)
 	r.loadBefore, r.loadAfter = loadBefore, loadavg()
@@ -161,15 +200,21 @@ func fail(err error) {
 
 // trial is one open-loop run at a planned rate.
 type trial struct {
-	Planned  float64 // per second
-	Achieved float64 // per second
-	Sent     int64
-	Errors   int64
-	LagP99   time.Duration
-	Exit     int
-	MaxFDs   int // open descriptors of the generator, sampled
-	Verdict  string
-	Err      error
+	Engine    string  // tailgate's engine, as its report names it; "" for the vegeta CLI
+	Planned   float64 // per second
+	Achieved  float64 // per second
+	Sent      int64
+	Errors    int64
+	LagP50    time.Duration // tailgate only: vegeta's own results do not say when it started
+	LagP99    time.Duration
+	Exit      int
+	MaxFDs    int           // open descriptors of the generator, sampled
+	CPU       time.Duration // the generator's user + system time
+	Wall      time.Duration // from its start to its exit
+	Verdict   string
+	Saturated bool     // tailgate's report says it fell behind its plan
+	Reasons   []string // why tailgate's verdict is invalid
+	Err       error
 }
 
 func (t trial) pass() bool {
@@ -185,20 +230,45 @@ func (t trial) String() string {
 	if t.pass() {
 		verdict = "pass"
 	}
-	return fmt.Sprintf("%s/s planned: achieved %s/s (%.1f%%), lag p99 %.2fms, errors %d of %d, max fds %d, exit %d → %s",
-		thousands(t.Planned), thousands(t.Achieved), 100*t.Achieved/t.Planned, ms(t.LagP99), t.Errors, t.Sent, t.MaxFDs, t.Exit, verdict)
+	return fmt.Sprintf("%s/s planned: achieved %s/s (%.1f%%), lag p99 %.2fms, errors %d of %d, max fds %d, cpu %.0f%% of a core, exit %d → %s",
+		thousands(t.Planned), thousands(t.Achieved), 100*t.Achieved/t.Planned, ms(t.LagP99), t.Errors, t.Sent, t.MaxFDs, t.cpuShare(), t.Exit, verdict)
+}
+
+// cpuShare is the generator's CPU time over its wall time, in % of one core.
+func (t trial) cpuShare() float64 {
+	if t.Wall <= 0 {
+		return 0
+	}
+	return 100 * float64(t.CPU) / float64(t.Wall)
+}
+
+// lateForLag says whether tailgate judged the trial invalid because it fell
+// behind its schedule (lag p99 over the saturation limit), the verdict it
+// owes its user when offered more than it can send.
+func (t trial) lateForLag() bool {
+	return t.Err == nil && t.Verdict == "invalid" && t.Saturated && t.LagP99 >= maxLagP99
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// lag formats a schedule lag in µs below a millisecond, where send
+// precision is judged, and in ms above.
+func lag(d time.Duration) string {
+	if d < time.Millisecond {
+		return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond))
+	}
+	return fmt.Sprintf("%.1f ms", ms(d))
+}
 
 // bisector finds the highest planned rate that passes: doubling from the
 // start rate until a trial fails, then halving the bracket. A failed trial
 // is run once more: on a machine shared with other work one stall can push
 // a single trial's lag p99 over the line. It is driven one trial at a time
-// (rate, then record), so that two generators' searches can take turns and
-// meet the same conditions.
+// (rate, then record), so that several generators' searches can take turns
+// and meet the same conditions.
 type bisector struct {
 	name       string
+	run        func(rate float64) trial
 	resolution float64
 	lo, hi     float64 // highest pass, lowest fail; 0 = none yet
 	cur        float64 // the rate to try next
@@ -207,8 +277,8 @@ type bisector struct {
 	trials     []trial
 }
 
-func newBisector(name string, start, resolution float64) *bisector {
-	return &bisector{name: name, resolution: resolution, cur: start}
+func newBisector(name string, start, resolution float64, run func(rate float64) trial) *bisector {
+	return &bisector{name: name, run: run, resolution: resolution, cur: start}
 }
 
 // rate is the planned rate of the next trial.
@@ -217,7 +287,7 @@ func (b *bisector) rate() float64 { return math.Round(b.cur) }
 // record takes the outcome of a trial at rate() and picks the next rate.
 func (b *bisector) record(t trial) {
 	b.trials = append(b.trials, t)
-	logf("  %s %s", b.name, t)
+	logf("  %-15s %s", b.name, t)
 	pass := t.pass()
 	if !pass && t.Err == nil && !b.retried {
 		b.retried = true
@@ -248,15 +318,15 @@ func (b *bisector) best() float64 { return math.Round(b.lo) }
 
 // bisect runs the searches of several generators, taking turns trial by
 // trial, until each has bracketed its highest sustained rate.
-func bisect(searches map[*bisector]func(rate float64) trial, order ...*bisector) {
+func bisect(searches ...*bisector) {
 	for {
 		busy := false
-		for _, b := range order {
+		for _, b := range searches {
 			if b.done {
 				continue
 			}
 			busy = true
-			b.record(searches[b](b.rate()))
+			b.record(b.run(b.rate()))
 		}
 		if !busy {
 			return
@@ -264,42 +334,68 @@ func bisect(searches map[*bisector]func(rate float64) trial, order ...*bisector)
 	}
 }
 
+// process is what runSampled saw of a generator's process.
+type process struct {
+	stdout []byte
+	exit   int
+	maxFDs int           // open descriptors, the most seen
+	cpu    time.Duration // user + system time, from its rusage
+	wall   time.Duration
+}
+
+// record copies what the process cost into t.
+func (p process) record(t *trial) {
+	t.Exit, t.MaxFDs, t.CPU, t.Wall = p.exit, p.maxFDs, p.cpu, p.wall
+}
+
 // runSampled runs cmd, sampling its open file descriptors every 50ms, and
-// returns stdout, the exit code and the most descriptors seen.
-func runSampled(cmd *exec.Cmd) ([]byte, int, int, error) {
+// returns its stdout, exit code, the most descriptors seen and the CPU time
+// it took. A usage error (exit 2) or a signal is an error.
+func runSampled(cmd *exec.Cmd) (process, error) {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	began := time.Now()
 	if err := cmd.Start(); err != nil {
-		return nil, -1, 0, err
+		return process{exit: -1}, err
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	fdDir := fmt.Sprintf("/proc/%d/fd", cmd.Process.Pid)
-	maxFDs := 0
+	var p process
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		select {
 		case err := <-done:
-			code := cmd.ProcessState.ExitCode()
+			p.wall = time.Since(began)
+			st := cmd.ProcessState
+			p.exit, p.cpu = st.ExitCode(), st.UserTime()+st.SystemTime()
 			var exitErr *exec.ExitError
 			if err != nil && !errors.As(err, &exitErr) {
-				return nil, code, maxFDs, err
+				return p, err
 			}
-			if code == 2 || code < 0 {
-				return nil, code, maxFDs, fmt.Errorf("exit %d: %s", code, strings.TrimSpace(stderr.String()))
+			if p.exit == 2 || p.exit < 0 {
+				return p, fmt.Errorf("exit %d: %s", p.exit, strings.TrimSpace(stderr.String()))
 			}
-			return stdout.Bytes(), code, maxFDs, nil
+			p.stdout = stdout.Bytes()
+			return p, nil
 		case <-tick.C:
 			if ents, err := os.ReadDir(fdDir); err == nil {
-				maxFDs = max(maxFDs, len(ents))
+				p.maxFDs = max(p.maxFDs, len(ents))
 			}
 		}
 	}
 }
 
-func (c config) tailgateTrial(rate float64) trial {
-	t := trial{Planned: rate}
+// engineTrial is a trial of tailgate run with engine, for a bisector.
+func (c config) engineTrial(engine string) func(rate float64) trial {
+	return func(rate float64) trial { return c.tailgateTrial(engine, rate) }
+}
+
+// tailgateTrial runs tailgate with engine at rate for one trial and reads
+// its figures from report.json, as a user's CI would.
+func (c config) tailgateTrial(engine string, rate float64) trial {
+	t := trial{Engine: engine, Planned: rate}
 	scen := filepath.Join(c.work, "throughput.yaml")
 	y := fmt.Sprintf(`name: throughput
 seed: 1
@@ -314,33 +410,58 @@ budget:
 		t.Err = err
 		return t
 	}
-	out, code, fds, err := runSampled(exec.Command(c.tailgate, "run", scen, "--format", "json"))
-	t.Exit, t.MaxFDs = code, fds
+	p, err := runSampled(exec.Command(c.tailgate, "run", scen, "--engine", engine, "--format", "json"))
+	p.record(&t)
 	if err != nil {
 		t.Err = err
 		return t
 	}
 	var rep struct {
+		Engine   string
 		Verdict  string
+		Reasons  []string
 		Requests struct {
 			Planned, Sent, Errors int64
 			PlannedRate           float64 `json:"planned_rate"`
 			AchievedRate          float64 `json:"achieved_rate"`
 		}
 		Saturation struct {
-			LagP99Ms float64 `json:"lag_p99_ms"`
+			Saturated bool
+			LagP50Ms  float64 `json:"lag_p50_ms"`
+			LagP99Ms  float64 `json:"lag_p99_ms"`
 		}
 	}
-	if err := json.Unmarshal(out, &rep); err != nil {
+	if err := json.Unmarshal(p.stdout, &rep); err != nil {
 		t.Err = fmt.Errorf("tailgate's JSON: %v", err)
+		return t
+	}
+	// A figure is only this engine's if the report says it sent the requests.
+	if rep.Engine != engine {
+		t.Err = fmt.Errorf("asked for --engine %s, the report names %q", engine, rep.Engine)
 		return t
 	}
 	t.Planned = rep.Requests.PlannedRate
 	t.Achieved = rep.Requests.AchievedRate
 	t.Sent, t.Errors = rep.Requests.Sent, rep.Requests.Errors
+	t.LagP50 = time.Duration(rep.Saturation.LagP50Ms * float64(time.Millisecond))
 	t.LagP99 = time.Duration(rep.Saturation.LagP99Ms * float64(time.Millisecond))
-	t.Verdict = rep.Verdict
+	t.Verdict, t.Saturated, t.Reasons = rep.Verdict, rep.Saturation.Saturated, rep.Reasons
 	return t
+}
+
+// precision runs each of tailgate's engines once at each precision rate,
+// well inside their capacity, taking turns: how late requests go out when
+// the generator is not the bottleneck, and what sending costs in CPU.
+func (c config) precision() []trial {
+	var out []trial
+	for _, rate := range c.precisionRates {
+		for _, engine := range engines {
+			t := c.tailgateTrial(engine, rate)
+			logf("  %-6s lag p50 %s; %s", engine, lag(t.LagP50), t)
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 func (c config) vegetaTrial(rate float64) trial {
@@ -355,9 +476,9 @@ func (c config) vegetaTrial(rate float64) trial {
 	// The attack writes its results to a file and nothing else runs beside
 	// it: vegeta's most favourable setting (a `| vegeta report` pipe would
 	// take CPU from it).
-	_, code, fds, err := runSampled(exec.Command(c.vegeta, "attack", fmt.Sprintf("-rate=%.0f/1s", rate),
+	p, err := runSampled(exec.Command(c.vegeta, "attack", fmt.Sprintf("-rate=%.0f/1s", rate),
 		"-duration="+c.trial.String(), "-targets="+targets, "-output="+bin))
-	t.Exit, t.MaxFDs = code, fds
+	p.record(&t)
 	if err != nil {
 		t.Err = err
 		return t
@@ -501,23 +622,93 @@ type closed struct {
 	notes []string
 }
 
+// generator is one open-loop load generator: its search for the highest
+// rate it sustains, and its trial when offered twice that.
+type generator struct {
+	name   string // short, for goals and logs
+	about  string // what it is, for the table of rates
+	search *bisector
+	over   trial // offered 2× capacity; zero when no rate passed
+}
+
+// capacity is the highest rate the generator sustained, 0 if none did.
+func (g *generator) capacity() float64 { return g.search.best() }
+
 type results struct {
-	tailgate, vegeta             float64
-	tailgateTrials, vegetaTrials []trial
-	bare, wrk, hey               closed
-	tailgateOver, vegetaOver     trial
-	elapsed                      time.Duration
-	loadBefore, loadAfter        string
-	hot                          []goBench
-	hotErr                       error
+	cli, vegeta, native   *generator // the vegeta CLI and tailgate's two engines
+	bare, wrk, hey        closed
+	precision             []trial
+	elapsed               time.Duration
+	loadBefore, loadAfter string
+	hot                   []goBench
+	hotErr                error
+}
+
+// open is the open-loop generators, in the order their trials take turns.
+func (r results) open() []*generator { return []*generator{r.cli, r.vegeta, r.native} }
+
+// goal is one of tailgate's goals, judged from this run's figures.
+type goal struct {
+	what     string
+	measured string
+	met      bool
+}
+
+// goals judges every goal from the one run, so that each ratio compares
+// generators that met the same conditions.
+func (r results) goals() []goal {
+	ratio := func(what string, a, b, want float64) goal {
+		if a == 0 || b == 0 {
+			return goal{what: what, measured: "no figure"}
+		}
+		return goal{what: what, measured: fmt.Sprintf("%.2f×", a/b), met: a/b >= want}
+	}
+	out := []goal{
+		ratio(fmt.Sprintf("tailgate --engine native ≥ %.1f× the vegeta CLI", goalNativeOverCLI), r.native.capacity(), r.cli.capacity(), goalNativeOverCLI),
+		ratio(fmt.Sprintf("tailgate --engine native ≥ %.1f× the bare net/http loop", goalNativeOverBare), r.native.capacity(), r.bare.rate, goalNativeOverBare),
+		ratio(fmt.Sprintf("tailgate --engine vegeta, every request traced, ≥ %.1f× the vegeta CLI", goalVegetaOverCLI), r.vegeta.capacity(), r.cli.capacity(), goalVegetaOverCLI),
+	}
+	for _, g := range []*generator{r.vegeta, r.native} {
+		what := fmt.Sprintf("%s offered 2× its capacity sends ≥ %.0f%% of capacity, verdict invalid for its lag", g.name, 100*goalOverloadSent)
+		t, capacity := g.over, g.capacity()
+		switch {
+		case capacity == 0:
+			out = append(out, goal{what: what, measured: "no capacity found"})
+		case t.Err != nil:
+			out = append(out, goal{what: what, measured: t.Err.Error()})
+		default:
+			out = append(out, goal{what: what,
+				measured: fmt.Sprintf("%.0f%% sent, %s, lag p99 %s", 100*t.Achieved/capacity, t.Verdict, lag(t.LagP99)),
+				met:      t.Achieved >= goalOverloadSent*capacity && t.lateForLag()})
+		}
+	}
+	for _, engine := range engines {
+		what := fmt.Sprintf("tailgate --engine %s at %s/s: lag p50 ≤ %s, p99 ≤ %s (idle machine)",
+			engine, thousands(goalPrecisionRate), lag(goalPrecisionLagP50), lag(goalPrecisionLagP99))
+		g := goal{what: what, measured: "not measured"}
+		for _, t := range r.precision {
+			// Planned is the report's rate over the plan: the asked rate, to float noise.
+			if t.Engine != engine || math.Round(t.Planned) != goalPrecisionRate {
+				continue
+			}
+			if t.Err != nil {
+				g.measured = t.Err.Error()
+				break
+			}
+			g.measured = fmt.Sprintf("p50 %s, p99 %s", lag(t.LagP50), lag(t.LagP99))
+			g.met = t.LagP50 <= goalPrecisionLagP50 && t.LagP99 <= goalPrecisionLagP99
+		}
+		out = append(out, g)
+	}
+	return out
 }
 
 func (r results) markdown(c config, machine []string) string {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	p("## Throughput\n\n")
-	p("Measured by `bench/throughput.sh` on %s (%s in all). Target: nginx on 127.0.0.1 answering `ok\\n` (3 bytes), keep-alive, one worker process, on the same machine as the generator.\n\n",
-		time.Now().UTC().Format("2006-01-02 15:04 MST"), r.elapsed.Round(time.Second))
+	p("Measured by `%s` on %s (%s in all). Target: nginx on 127.0.0.1 answering `ok\\n` (3 bytes), keep-alive, one worker process, on the same machine as the generator.\n\n",
+		c.command, time.Now().UTC().Format("2006-01-02 15:04 MST"), r.elapsed.Round(time.Second))
 	p("Machine:\n\n")
 	for _, m := range machine {
 		p("- %s\n", m)
@@ -527,88 +718,153 @@ func (r results) markdown(c config, machine []string) string {
 		p("- nginx and every generator ran at niceness %d, alike, so that other work on the machine skews the trials less\n", c.niceness)
 	}
 	p("\n")
-	p("Highest sustained rate, %s trials. Open loop: the highest planned rate sent at ≥ %.0f%% of plan with schedule lag p99 < %s and ≤ %.1f%% errors (a failed trial is run once more, for both generators; the two searches take turns, trial by trial), bisected to %.0f%%. Closed loop: best throughput over concurrencies %v (no schedule, so no lag to keep).\n\n",
+	r.rates(&b, c)
+	r.goalTable(&b)
+	r.overload(&b)
+	r.precisionTable(&b, c)
+	r.hotPathTable(&b)
+	r.everyTrial(&b)
+	return b.String()
+}
+
+// rates is the table of every generator's highest sustained rate.
+func (r results) rates(b *strings.Builder, c config) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	p("Highest sustained rate, %s trials. Open loop: the highest planned rate sent at ≥ %.0f%% of plan with schedule lag p99 < %s and ≤ %.1f%% errors (a failed trial is run once more; the three searches take turns, trial by trial), bisected to %.0f%%. Closed loop: best throughput over concurrencies %v (no schedule, so no lag to keep). Both tailgate engines trace every request (httptrace phases), record coordinated-omission-corrected histograms and keep the slowest requests' phases.\n\n",
 		c.trial, 100*minAchieved, maxLagP99, 100*maxErrors, 100*c.resolution, c.concurrency)
-	p("| generator | model | max rate (req/s) | tailgate ÷ it |\n|---|---|---:|---:|\n")
+	p("| generator | model | max rate (req/s) | native ÷ it |\n|---|---|---:|---:|\n")
+	native := r.native.capacity()
 	row := func(name, model string, rate float64) {
 		ratio := "—"
-		if rate > 0 && r.tailgate > 0 {
-			ratio = fmt.Sprintf("%.2f×", r.tailgate/rate)
+		if rate > 0 && native > 0 {
+			ratio = fmt.Sprintf("%.2f×", native/rate)
 		}
 		p("| %s | %s | %s | %s |\n", name, model, thousands(rate), ratio)
 	}
-	row("**tailgate run** (httptrace phases, CO-corrected histograms, tail)", "open loop", r.tailgate)
-	row("vegeta attack, CLI v12.13.0 (results to a file)", "open loop", r.vegeta)
+	for _, g := range []*generator{r.native, r.vegeta, r.cli} {
+		row(g.about, "open loop", g.capacity())
+	}
 	row(fmt.Sprintf("bare Go net/http loop (`bench/cmd/bareloop`, c=%d)", r.bare.c), "closed loop", r.bare.rate)
 	row(fmt.Sprintf("wrk (c=%d)", r.wrk.c), "closed loop", r.wrk.rate)
 	row(fmt.Sprintf("hey (c=%d)", r.hey.c), "closed loop", r.hey.rate)
 	p("\n")
-	goal := func(name string, ratio, want float64) {
+}
+
+// goalTable is each goal against this run's figures.
+func (r results) goalTable(b *strings.Builder) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	p("### Goals\n\n| goal | this run | |\n|---|---|---|\n")
+	for _, g := range r.goals() {
 		met := "met"
-		if ratio < want {
+		if !g.met {
 			met = "**not met**"
 		}
-		p("- tailgate ÷ %s = %.2f (goal ≥ %.1f: %s)\n", name, ratio, want, met)
+		p("| %s | %s | %s |\n", g.what, g.measured, met)
 	}
-	if r.vegeta > 0 && r.tailgate > 0 {
-		goal("vegeta CLI", r.tailgate/r.vegeta, 2)
-	}
-	if r.bare.rate > 0 && r.tailgate > 0 {
-		goal("bare net/http loop", r.tailgate/r.bare.rate, 0.8)
-	}
-	p("\n### Overload: offered 2× capacity\n\n")
-	p("| generator | offered (req/s) | achieved (req/s) | of capacity | lag p99 | errors | max open fds | exit | verdict |\n|---|---:|---:|---:|---:|---:|---:|---:|---|\n")
-	over := func(name string, capacity float64, t trial) {
-		if capacity == 0 {
-			return
+	p("\n")
+}
+
+// overload is each open-loop generator offered twice its capacity.
+func (r results) overload(b *strings.Builder) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	p("### Overload: offered 2× capacity\n\n")
+	p("| generator | offered (req/s) | achieved (req/s) | of capacity | lag p99 | errors | max open fds | CPU, %% of a core | exit | verdict |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	var reasons []string
+	for _, g := range r.open() {
+		t, capacity := g.over, g.capacity()
+		switch {
+		case capacity == 0:
+			p("| %s | no capacity found | | | | | | | | |\n", g.name)
+		case t.Err != nil:
+			p("| %s | %s | %v | | | | | | | |\n", g.name, thousands(t.Planned), t.Err)
+		default:
+			verdict := t.Verdict
+			if verdict == "" {
+				verdict = "— (none)"
+			}
+			p("| %s | %s | %s | %.0f%% | %s | %d | %d | %.0f%% | %d | %s |\n", g.name, thousands(t.Planned), thousands(t.Achieved),
+				100*t.Achieved/capacity, lag(t.LagP99), t.Errors, t.MaxFDs, t.cpuShare(), t.Exit, verdict)
+			for _, why := range t.Reasons {
+				reasons = append(reasons, fmt.Sprintf("- %s, %s: %s\n", g.name, t.Verdict, why))
+			}
 		}
+	}
+	p("\nCapacity is the sustained rate above; achieved is what the generator sent per second over the whole run. A saturated generator can send more than it can send on time, so over 100%% is possible: it is throughput, late. The vegeta CLI gives no verdict; tailgate's says why it is invalid:\n\n")
+	for _, why := range reasons {
+		p("%s", why)
+	}
+	p("\n")
+}
+
+// precisionTable is how late tailgate's engines send, and at what CPU cost,
+// at rates well inside their capacity.
+func (r results) precisionTable(b *strings.Builder, c config) {
+	if len(r.precision) == 0 {
+		return
+	}
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	p("### Send precision\n\n")
+	p("Each tailgate engine for %s at each rate against the same nginx, taking turns. Lag is how late a request went out against its intended time (report.json `saturation.lag_p50_ms`, `lag_p99_ms`); CPU is the tailgate process's user + system time (its rusage) over its wall time, start to exit, in %% of one core.\n\n", c.trial)
+	p("| engine | planned (req/s) | achieved (req/s) | lag p50 | lag p99 | CPU, %% of a core | verdict |\n|---|---:|---:|---:|---:|---:|---|\n")
+	for _, t := range r.precision {
 		if t.Err != nil {
-			p("| %s | %s | %v | | | | | | |\n", name, thousands(t.Planned), t.Err)
-			return
+			p("| %s | %s | %v | | | | |\n", t.Engine, thousands(t.Planned), t.Err)
+			continue
 		}
-		p("| %s | %s | %s | %.0f%% | %.1f ms | %d | %d | %d | %s |\n", name, thousands(t.Planned), thousands(t.Achieved),
-			100*t.Achieved/capacity, ms(t.LagP99), t.Errors, t.MaxFDs, t.Exit, t.Verdict)
+		p("| %s | %s | %s | %s | %s | %.0f%% | %s |\n", t.Engine, thousands(t.Planned), thousands(t.Achieved),
+			lag(t.LagP50), lag(t.LagP99), t.cpuShare(), t.Verdict)
 	}
-	over("tailgate run", r.tailgate, r.tailgateOver)
-	over("vegeta attack", r.vegeta, r.vegetaOver)
-	p("\nCapacity is the sustained rate above; achieved is what the generator sent per second over the whole run. A saturated generator can send more than it can send on time, so over 100%% is possible: it is throughput, late.\n")
-	if r.tailgate > 0 {
-		t := r.tailgateOver
-		met := "met"
-		if t.Err != nil || t.Achieved < 0.9*r.tailgate || t.Exit != 3 {
-			met = "**not met**"
-		}
-		p("\nGoal: tailgate at 2× achieves ≥ 90%% of capacity and reports saturation (exit 3): %s.\n", met)
+	p("\n")
+}
+
+// hotPathTable is the Go benchmarks' table, with what each engine
+// allocates per request drawn out of it.
+func (r results) hotPathTable(b *strings.Builder) {
+	if len(r.hot) == 0 && r.hotErr == nil {
+		return
 	}
-	if len(r.hot) > 0 || r.hotErr != nil {
-		p("\n### Hot path\n\n")
-		allocs := map[string]int{}
-		for _, b := range r.hot {
-			allocs[b.name], _ = strconv.Atoi(b.allocs)
-		}
-		p("`go test -bench -benchmem`: what recording a result, pacing and tracing cost per request. Recording and pacing allocate nothing: a worker's pacing is `load.BenchmarkClaim` (the next request and its intended time, under the claims' lock); `scenario.BenchmarkPace` is the same walk through the schedule as vegeta's `Pacer` interface.")
-		bare, okBare := allocs["load.BenchmarkInstrumentation/bare"]
-		traced, okTraced := allocs["load.BenchmarkInstrumentation/traced"]
-		reused, okReused := allocs["load.BenchmarkTracedReused"]
-		if okBare && okTraced && okReused {
-			p(" Against a bare `net/http` round trip (%d allocations, the in-process server's included), a traced request through net/http's transport with a new trace each time (`traced`) makes %d, and one as a run over HTTP/1.1 sends it (`BenchmarkTracedReused`: on tailgate's own connection, the trace released after its result and reused) makes %d.", bare, traced, reused)
-		}
-		p("\n\n")
-		if r.hotErr != nil {
-			p("Could not run them: %v\n", r.hotErr)
-		}
-		p("| benchmark | ns/op | B/op | allocs/op |\n|---|---:|---:|---:|\n")
-		for _, b := range r.hot {
-			p("| `%s` | %s | %s | %s |\n", b.name, b.ns, b.bytes, b.allocs)
-		}
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	p("### Hot path\n\n")
+	byName := map[string]goBench{}
+	for _, g := range r.hot {
+		byName[g.name] = g
 	}
-	p("\n<details><summary>Every trial</summary>\n\n")
-	for _, s := range []struct {
-		name   string
-		trials []trial
-	}{{"tailgate run", r.tailgateTrials}, {"vegeta attack", r.vegetaTrials}} {
-		p("%s:\n\n", s.name)
-		for _, t := range s.trials {
+	allocs := func(name string) (string, bool) {
+		g, ok := byName[name]
+		return g.allocs, ok
+	}
+	p("`go test -bench -benchmem`: what a run, recording a result, pacing and tracing cost per request.")
+	vegeta, okVegeta := byName["load.BenchmarkEngine/vegeta"]
+	native, okNative := byName["load.BenchmarkEngine/native"]
+	if okVegeta && okNative {
+		p(" A whole run (`load.BenchmarkEngine`: load.Run at 5,000/s against the nginx above, so no server's allocations are counted; the run's setup spread over its requests) allocates **%s times (%s B) per request on the vegeta engine and %s times (%s B) on the native engine**.",
+			vegeta.allocs, vegeta.bytes, native.allocs, native.bytes)
+	}
+	p(" Recording and pacing allocate nothing: a worker's pacing is `load.BenchmarkClaim` (the next request and its intended time, under the claims' lock); `scenario.BenchmarkPace` is the same walk through the schedule as vegeta's `Pacer` interface.")
+	bare, okBare := allocs("load.BenchmarkInstrumentation/bare")
+	traced, okTraced := allocs("load.BenchmarkInstrumentation/traced")
+	reused, okReused := allocs("load.BenchmarkTracedReused")
+	if okBare && okTraced && okReused {
+		p(" Against a bare `net/http` round trip (%s allocations, the in-process server's included), a traced request through net/http's transport with a new trace each time (`traced`) makes %s, and one as the native engine sends it (`BenchmarkTracedReused`: on tailgate's own connection, the trace released after its result and reused) makes %s.", bare, traced, reused)
+	}
+	p("\n\n")
+	if r.hotErr != nil {
+		p("Could not run them all: %v\n\n", r.hotErr)
+	}
+	p("| benchmark | ns/op | B/op | allocs/op |\n|---|---:|---:|---:|\n")
+	for _, g := range r.hot {
+		p("| `%s` | %s | %s | %s |\n", g.name, g.ns, g.bytes, g.allocs)
+	}
+	p("\n")
+}
+
+// everyTrial lists every trial of the run, folded.
+func (r results) everyTrial(b *strings.Builder) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	p("<details><summary>Every trial</summary>\n\n")
+	for _, g := range r.open() {
+		p("%s:\n\n", g.name)
+		for _, t := range g.search.trials {
 			p("- %s\n", t)
 		}
 		p("\n")
@@ -624,7 +880,6 @@ func (r results) markdown(c config, machine []string) string {
 		p("\n\n")
 	}
 	p("</details>\n\n")
-	return b.String()
 }
 
 // goBench is one line of `go test -bench -benchmem`.
@@ -632,26 +887,38 @@ type goBench struct{ name, ns, bytes, allocs string }
 
 var benchLine = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+([0-9.]+) ns/op(?:\s+.*?)?\s+(\d+) B/op\s+(\d+) allocs/op`)
 
-// hotPath runs the benchmarks of recording, pacing and tracing.
-func hotPath() ([]goBench, error) {
+// hotPath runs the benchmarks of recording, pacing and tracing, and of a
+// whole run on each engine. The engines' run against url (nginx), so that
+// their allocations per request are the engine's alone, not an in-process
+// server's too.
+func hotPath(url string) ([]goBench, error) {
 	var out []goBench
 	for _, run := range []struct{ pkg, bench string }{
 		{"./histogram", "^BenchmarkRecord$"},
 		{"./scenario", "^(BenchmarkPace|BenchmarkShardPace)$"},
-		{"./load", "^(BenchmarkClaim|BenchmarkInstrumentation|BenchmarkTracedReused)$"},
+		{"./load", "^(BenchmarkClaim|BenchmarkInstrumentation|BenchmarkTracedReused|BenchmarkEngine)$"},
 	} {
 		cmd := exec.Command("go", "test", "-run", "^$", "-bench", run.bench, "-benchmem", run.pkg)
+		cmd.Env = append(os.Environ(), "TAILGATE_BENCH_URL="+url)
 		text, err := cmd.CombinedOutput()
 		if err != nil {
 			return out, fmt.Errorf("go test %s: %v: %s", run.pkg, err, text)
 		}
-		for l := range strings.Lines(string(text)) {
-			if m := benchLine.FindStringSubmatch(strings.TrimSpace(l)); m != nil {
-				out = append(out, goBench{name: strings.TrimPrefix(run.pkg, "./") + "." + m[1], ns: m[2], bytes: m[3], allocs: m[4]})
-			}
-		}
+		out = append(out, parseBench(strings.TrimPrefix(run.pkg, "./"), string(text))...)
 	}
 	return out, nil
+}
+
+// parseBench reads the benchmark lines of pkg's `go test -bench -benchmem`
+// output, whatever metrics a benchmark reports beside its own.
+func parseBench(pkg, text string) []goBench {
+	var out []goBench
+	for l := range strings.Lines(text) {
+		if m := benchLine.FindStringSubmatch(strings.TrimSpace(l)); m != nil {
+			out = append(out, goBench{name: pkg + "." + m[1], ns: m[2], bytes: m[3], allocs: m[4]})
+		}
+	}
+	return out
 }
 
 func describeMachine(c config) []string {
