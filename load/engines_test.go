@@ -121,7 +121,9 @@ func TestEnginesAgree(t *testing.T) {
 		if c := out.Rec.Counts; c.OK != out.Planned {
 			t.Fatalf("%s: %d ok of %d (%v)", engine, c.OK, out.Planned, c.ByClass)
 		}
-		for _, src := range []string{scenario.SourceTotal, scenario.SourceService, scenario.SourceTTFB} {
+		// Not ttfb: it starts when the write returned, which a busy machine
+		// may note after the server has begun its 30 ms.
+		for _, src := range []string{scenario.SourceTotal, scenario.SourceService} {
 			if low, _, _ := out.Rec.Percentile(src, 0); low < 30*time.Millisecond {
 				t.Errorf("%s: %s minimum %v, below the server's 30ms", engine, src, low)
 			}
