@@ -31,38 +31,49 @@ const engineBenchRate = 5_000
 //
 //	go test ./load -run '^$' -bench BenchmarkEngine -benchmem
 func BenchmarkEngine(b *testing.B) {
-	url := os.Getenv("TAILGATE_BENCH_URL")
-	if url == "" {
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) }))
-		defer srv.Close()
-		url = srv.URL
-	}
+	url := benchTarget(b)
 	for _, engine := range engines {
 		b.Run(string(engine), func(b *testing.B) {
-			sc := &scenario.Scenario{
-				Name:   "bench",
-				Engine: engine,
-				Target: scenario.Target{URL: url, Method: "GET", Timeout: scenario.Duration(10 * time.Second)},
-			}
 			// A whole number of intervals, so that the plan holds exactly b.N.
-			d := time.Duration(b.N) * (time.Second / engineBenchRate)
-			sc.Traffic = []scenario.Segment{{Constant: &scenario.Constant{Rate: engineBenchRate, Duration: scenario.Duration(d)}}}
-			b.ReportAllocs()
-			b.ResetTimer()
-			out, err := Run(context.Background(), sc, Options{})
-			b.StopTimer()
-			if err != nil {
-				b.Fatal(err)
-			}
-			c := out.Rec.Counts
-			if c.Errors > 0 {
-				b.Fatalf("%d errors of %d: %v", c.Errors, c.Sent, c.ByClass)
-			}
+			out := benchRun(b, url, engine, engineBenchRate, time.Duration(b.N)*(time.Second/engineBenchRate))
 			// One op is one request only if the plan held b.N of them.
-			if c.Sent != int64(b.N) {
+			if c := out.Rec.Counts; c.Sent != int64(b.N) {
 				b.Fatalf("sent %d requests, want b.N = %d", c.Sent, b.N)
 			}
-			b.ReportMetric(float64(c.Sent)/out.Elapsed.Seconds(), "req/s")
 		})
 	}
+}
+
+// benchTarget is TAILGATE_BENCH_URL, or an in-process server answering "ok".
+func benchTarget(b *testing.B) string {
+	if url := os.Getenv("TAILGATE_BENCH_URL"); url != "" {
+		return url
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) }))
+	b.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// benchRun times one run of a constant plan at rate for d against url with
+// engine, fails on any error, and reports the requests sent per second.
+func benchRun(b *testing.B, url string, engine scenario.Engine, rate scenario.Rate, d time.Duration) *Outcome {
+	sc := &scenario.Scenario{
+		Name:   "bench",
+		Engine: engine,
+		Target: scenario.Target{URL: url, Method: "GET", Timeout: scenario.Duration(10 * time.Second)},
+	}
+	sc.Traffic = []scenario.Segment{{Constant: &scenario.Constant{Rate: rate, Duration: scenario.Duration(d)}}}
+	b.ReportAllocs()
+	b.ResetTimer()
+	out, err := Run(context.Background(), sc, Options{})
+	b.StopTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := out.Rec.Counts
+	if c.Errors > 0 {
+		b.Fatalf("%d errors of %d: %v", c.Errors, c.Sent, c.ByClass)
+	}
+	b.ReportMetric(float64(c.Sent)/out.Elapsed.Seconds(), "req/s")
+	return out
 }

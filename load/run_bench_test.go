@@ -1,11 +1,9 @@
 package load
 
 import (
-	"context"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"testing"
 	"time"
 
@@ -13,7 +11,7 @@ import (
 	"github.com/tailgate-dev/tailgate/scenario"
 )
 
-// BenchmarkRun is the whole hot path of a run, one request per op: pacing,
+// BenchmarkRun is the whole hot path of a native run, one request per op: pacing,
 // the hand-off to a worker, the tracing transport, the HTTP exchange and the
 // recording of the result. The plan asks for more than the machine can send
 // (a million a second), so ns/op is what one request costs end to end and
@@ -23,31 +21,9 @@ import (
 //
 //	go test ./load -run '^$' -bench BenchmarkRun -benchmem -cpuprofile cpu.out
 func BenchmarkRun(b *testing.B) {
-	url := os.Getenv("TAILGATE_BENCH_URL")
-	if url == "" {
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) }))
-		defer srv.Close()
-		url = srv.URL
-	}
 	const rate = 1e6 // per second
-	sc := &scenario.Scenario{
-		Name:   "bench",
-		Target: scenario.Target{URL: url, Method: "GET", Timeout: scenario.Duration(10 * time.Second)},
-	}
 	d := time.Duration(float64(b.N) / rate * float64(time.Second))
-	sc.Traffic = []scenario.Segment{{Constant: &scenario.Constant{Rate: rate, Duration: scenario.Duration(max(d, time.Microsecond))}}}
-	b.ReportAllocs()
-	b.ResetTimer()
-	out, err := Run(context.Background(), sc, Options{})
-	b.StopTimer()
-	if err != nil {
-		b.Fatal(err)
-	}
-	c := out.Rec.Counts
-	if c.Errors > 0 {
-		b.Fatalf("%d errors of %d: %v", c.Errors, c.Sent, c.ByClass)
-	}
-	b.ReportMetric(float64(c.Sent)/out.Elapsed.Seconds(), "req/s")
+	benchRun(b, benchTarget(b), scenario.EngineNative, rate, max(d, time.Microsecond))
 }
 
 // The recording of one result is on the hot path: it allocates nothing,
