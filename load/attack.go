@@ -3,6 +3,7 @@ package load
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"strconv"
 	"sync"
@@ -148,20 +149,13 @@ func (a *attacker) claim() (job, bool) {
 
 func (a *attacker) work() {
 	defer a.wg.Done()
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
 	for {
 		j, ok := a.claim()
 		if !ok {
 			return
 		}
-		if wait := j.intended - time.Since(a.began); wait > 0 {
-			timer.Reset(wait)
-			select {
-			case <-timer.C:
-			case <-a.done:
-				return // claimed, not sent: an interrupted run drops it
-			}
+		if !waitUntil(a.began.Add(j.intended), a.done) {
+			return // claimed, not sent: an interrupted run drops it
 		}
 		if a.idle.Add(-1) == 0 && a.short(time.Since(a.began)-j.intended) {
 			a.grow()
@@ -224,6 +218,12 @@ func newTemplate(method, url string, header http.Header, body []byte) (*template
 	}
 	req.Header = header
 	req.ContentLength = int64(len(body))
+	if len(body) > 0 {
+		// The body can be sent again: net/http's transport then retries a
+		// request on a new connection when a reused one turns out dead, as it
+		// does for a request made with a bytes.Reader (HTTP/2, proxies).
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	}
 	return &template{req: req, body: body}, nil
 }
 

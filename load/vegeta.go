@@ -126,7 +126,7 @@ func (p *schedulePacer) Pace(_ time.Duration, hits uint64) (time.Duration, bool)
 	if hits >= p.n {
 		return 0, true
 	}
-	if !waitUntilTimer(p.began.Add(p.cur.At(int64(hits))), p.done) {
+	if !waitUntil(p.began.Add(p.cur.At(int64(hits))), p.done) {
 		return 0, true
 	}
 	return 0, false
@@ -134,19 +134,3 @@ func (p *schedulePacer) Pace(_ time.Duration, hits uint64) (time.Duration, bool)
 
 // Rate is the planned rate at elapsed, per second.
 func (p *schedulePacer) Rate(elapsed time.Duration) float64 { return p.sched.Rate(elapsed) }
-
-// waitUntilTimer waits for at on a runtime timer; false when done closed first.
-func waitUntilTimer(at time.Time, done <-chan struct{}) bool {
-	d := time.Until(at)
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-done:
-		return false
-	}
-}
