@@ -25,13 +25,21 @@ const waitSpinMax = 100 * time.Microsecond
 const kickGap = 250 * time.Microsecond
 
 // spinCap limits the spin to half the latest gap between consecutive
-// waiters' instants, and to waitSpinMax: at 30,000/s, 16µs, so a dense
-// schedule does not spin away the CPU its requests need.
+// waiters' instants, and to waitSpinMax; a dense schedule (gaps under
+// kickGap) does not spin at all. There the process is awake with the
+// requests before, and a spin of half the gap would hold a CPU half the
+// time: at 20,000/s it cost vegeta's pacer goroutine half a core of the
+// two it shared with its target, and the vegeta engine a tenth of its
+// highest sustained rate (bench/RESULTS.md).
 func spinCap() time.Duration {
-	if gap := lastGap.Load(); gap > 0 {
+	switch gap := lastGap.Load(); {
+	case gap <= 0:
+		return waitSpinMax
+	case gap < int64(kickGap):
+		return 0
+	default:
 		return min(waitSpinMax, time.Duration(gap)/2)
 	}
-	return waitSpinMax
 }
 
 // lastDue is the instant of the waiter registered last (Unix ns: a gap
