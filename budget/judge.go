@@ -167,7 +167,11 @@ func verdict(r *Result, m Measurement) Verdict {
 		if m.Engine == string(scenario.EngineVegeta) {
 			reason += "; the native engine sustains higher rates: try --engine native"
 		}
-		r.Reasons = append(r.Reasons, reason)
+		if why, stands := lagCannotFlip(r, m); stands {
+			r.Warnings = append(r.Warnings, reason+": "+why)
+		} else {
+			r.Reasons = append(r.Reasons, reason)
+		}
 	}
 	switch {
 	case len(r.Reasons) > 0:
@@ -176,6 +180,47 @@ func verdict(r *Result, m Measurement) Verdict {
 		return Fail
 	}
 	return Pass
+}
+
+// lagCannotFlip says whether a verdict stands although the generator fell
+// behind, and why. Lag makes total pessimistic, never optimistic (it runs
+// from the planned send; every other source from the actual one), so it
+// invalidates a verdict only where removing it could flip a line:
+//   - a pass stands when the planned load was delivered (an under-delivered
+//     rate spared the target, which invalidates a pass);
+//   - a fail stands when a line is over that lag cannot explain: one that
+//     does not measure total, or a total percentile over its budget by more
+//     than the largest lag (removing each request's lag lowers a
+//     percentile by at most that much).
+func lagCannotFlip(r *Result, m Measurement) (string, bool) {
+	if r.Failed() == 0 {
+		if r.Saturation.AchievedRatio < MinAchievedRate {
+			return "", false
+		}
+		return "totals are pessimistic by up to the lag, and the pass stands", true
+	}
+	var lagMax time.Duration
+	if h := m.Rec.Histogram(m.LagSource); h != nil {
+		lagMax = time.Duration(h.Max()) * time.Microsecond
+	}
+	for _, l := range r.Lines {
+		if l.Verdict == OK {
+			continue
+		}
+		if l.Source != scenario.SourceTotal {
+			return fmt.Sprintf("%s is %s, which lag does not enter: the fail stands", l.Name, l.Verdict), true
+		}
+		for _, p := range l.Percentiles {
+			if p.Verdict != Over || p.ObservedMs == nil {
+				continue
+			}
+			low := histogram.LowestEquivalent(time.Duration(*p.ObservedMs * float64(time.Millisecond)))
+			if ms(low-lagMax) > p.BudgetMs {
+				return fmt.Sprintf("%s p%g is over its budget by more than the largest lag (%.1fms): the fail stands", l.Name, p.P, ms(lagMax)), true
+			}
+		}
+	}
+	return "", false
 }
 
 func connections(rec *histogram.Recorder) Connections {

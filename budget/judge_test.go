@@ -121,27 +121,44 @@ func TestJudgeInvalid(t *testing.T) {
 			t.Errorf("%s %v", r.Verdict, r.Reasons)
 		}
 	})
-	t.Run("lag", func(t *testing.T) {
+	// Lag invalidates a verdict only where removing it could flip a line.
+	// 1000 totals of 1..1000ms (p99 990ms), 50 of them 50ms late.
+	lagged := func() *histogram.Recorder {
 		rec := recorder(1000, 0)
 		for range 50 {
 			rec.Record("lag", 50*time.Millisecond)
 		}
-		r := Judge(sc, measurement(rec))
-		if r.Verdict != Invalid || !r.Saturation.Saturated || r.Saturation.LagP99Ms < 49 {
-			t.Errorf("%s %+v", r.Verdict, r.Saturation)
-		}
-	})
+		return rec
+	}
+	for _, tc := range []struct {
+		name, budget string
+		want         Verdict
+		says         string // in the reason (invalid) or the warning (a verdict that stands)
+	}{
+		{"a pass stands", "  total: {p99: 1s}\n", Pass, "the pass stands"},
+		{"total over by less than the lag", "  total: {p99: 980ms}\n", Invalid, "load generator saturated"},
+		{"total over by more than the lag", "  total: {p99: 900ms}\n", Fail, "total p99 is over its budget by more than the largest lag (50.0ms)"},
+		{"a line lag does not enter", "  total: {p99: 980ms}\n  ttfb: {p99: 1ms}\n", Fail, "ttfb is no data, which lag does not enter"},
+	} {
+		t.Run("lag: "+tc.name, func(t *testing.T) {
+			r := Judge(scenarioWith(t, tc.budget), measurement(lagged()))
+			if !r.Saturation.Saturated || r.Saturation.LagP99Ms < 49 {
+				t.Errorf("saturation %+v", r.Saturation)
+			}
+			said := strings.Join(append(r.Reasons, r.Warnings...), "; ")
+			if r.Verdict != tc.want || !strings.Contains(said, tc.says) {
+				t.Errorf("%s (%s); want %s saying %q", r.Verdict, said, tc.want, tc.says)
+			}
+		})
+	}
 	t.Run("lag on each engine", func(t *testing.T) {
-		rec := recorder(1000, 0)
-		for range 50 {
-			rec.Record("lag", 50*time.Millisecond)
-		}
+		sc := scenarioWith(t, "  total: {p99: 980ms}\n")
 		for engine, hint := range map[string]bool{"vegeta": true, "native": false} {
-			m := measurement(rec)
+			m := measurement(lagged())
 			m.Engine = engine
 			r := Judge(sc, m)
-			if r.Engine != engine || len(r.Reasons) != 1 {
-				t.Fatalf("%s: engine %q, reasons %q", engine, r.Engine, r.Reasons)
+			if r.Engine != engine || r.Verdict != Invalid || len(r.Reasons) != 1 {
+				t.Fatalf("%s: engine %q, %s, reasons %q", engine, r.Engine, r.Verdict, r.Reasons)
 			}
 			if got := strings.Contains(r.Reasons[0], "try --engine native"); got != hint {
 				t.Errorf("%s: reason %q; want the native engine suggested: %v", engine, r.Reasons[0], hint)
