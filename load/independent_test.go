@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -81,45 +80,7 @@ func (p *indServer) wait(off, n int) ([]indServed, []string) {
 // if it has not gone within a few seconds.
 func startIndServer(t *testing.T, args ...string) *indServer {
 	t.Helper()
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("python3 not on PATH: skipping the check against an SSE server not written in Go")
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, python, append([]string{"testdata/sse_server.py", "--report"}, args...)...)
-	cmd.WaitDelay = 5 * time.Second
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stderr := &indStderr{}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		stdin.Close() // EOF: the server exits by itself
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			t.Log("sse_server.py did not exit on stdin EOF; killing it")
-			cancel()
-			<-done
-		}
-		cancel()
-		if t.Failed() {
-			if s := stderr.String(); s != "" {
-				t.Logf("sse_server.py stderr:\n%s", s)
-			}
-		}
-	})
+	stdout, stderr := startScript(t, "python3", "testdata/sse_server.py", append([]string{"--report"}, args...)...)
 
 	p := &indServer{more: make(chan struct{}, 1)}
 	portLine := make(chan string, 1)

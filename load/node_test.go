@@ -3,7 +3,6 @@ package load
 import (
 	"bufio"
 	"context"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,37 +16,7 @@ import (
 // its URL. The test skips when node is not installed.
 func startNodeServer(t *testing.T, keepAlive time.Duration) string {
 	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node not on PATH: skipping the check against a server not written in Go")
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, node, "testdata/keepalive_server.js", strconv.FormatInt(keepAlive.Milliseconds(), 10))
-	cmd.WaitDelay = 5 * time.Second
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		stdin.Close() // the server exits on EOF
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			cancel()
-			<-done
-		}
-		cancel()
-	})
+	stdout, _ := startScript(t, "node", "testdata/keepalive_server.js", strconv.FormatInt(keepAlive.Milliseconds(), 10))
 	port := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
