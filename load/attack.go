@@ -40,12 +40,9 @@ type job struct {
 // timed from the intended send whatever the lag, so a saturated run still
 // measures what a user would have waited.
 type attacker struct {
-	t     *transport
-	tmpl  *template
-	rr    *recorder
-	began time.Time
-	done  <-chan struct{} // the run's context: stop claiming, drop what is claimed
-	max   int
+	sender
+	done <-chan struct{} // the run's context: stop claiming, drop what is claimed
+	max  int
 
 	mu      sync.Mutex // guards the claims
 	cur     *scenario.Cursor
@@ -56,7 +53,6 @@ type attacker struct {
 	idle     atomic.Int64 // workers claiming or waiting, not sending
 	grewLate atomic.Int64 // when the pool last grew while behind, from began
 	retired  atomic.Int64 // when the pool last shrank, from began
-	sending  atomic.Int64 // requests sent and not yet recorded
 	wg       sync.WaitGroup
 }
 
@@ -64,7 +60,7 @@ type attacker struct {
 const initialWorkers = 8
 
 func newAttacker(t *transport, tmpl *template, rr *recorder, maxWorkers int) *attacker {
-	return &attacker{t: t, tmpl: tmpl, rr: rr, max: maxWorkers}
+	return &attacker{sender: sender{t: t, tmpl: tmpl, rr: rr}, max: maxWorkers}
 }
 
 // attack sends sched from began until it ends or done closes, and returns
@@ -77,9 +73,6 @@ func (a *attacker) attack(done <-chan struct{}, sched *scenario.Schedule, began 
 	}
 	a.wg.Wait()
 }
-
-// inFlight is the number of requests sent and not yet recorded.
-func (a *attacker) inFlight() int64 { return a.sending.Load() }
 
 // grow starts a worker unless max are running or nothing is left to claim.
 func (a *attacker) grow() {
@@ -160,20 +153,11 @@ func (a *attacker) work() {
 		if a.idle.Add(-1) == 0 && a.short(time.Since(a.began)-j.intended) {
 			a.grow()
 		}
-		a.sending.Add(1)
 		var c *h1Conn
 		if a.t.h1 != nil {
 			c = a.t.h1.get()
 		}
-		tr := a.t.send(a.tmpl, j, c, nil)
-		if c != nil {
-			a.t.h1.put(c, tr.End)
-		}
-		a.rr.mu.Lock()
-		a.rr.record(tr, a.began)
-		a.rr.mu.Unlock()
-		a.sending.Add(-1)
-		a.t.release(tr)
+		a.t.release(a.send(j, c, nil))
 		if a.surplus() {
 			return
 		}

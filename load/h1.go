@@ -519,12 +519,19 @@ func (c *h1Conn) exchange(tr *Trace, hooks *httptrace.ClientTrace) (res *http.Re
 	h = append(h, seqHeader+": "...)
 	h = strconv.AppendUint(h, tr.Seq, 10)
 	h = append(h, "\r\n\r\n"...)
+	// A small request goes out from one buffer; a larger one as its head
+	// and the client's body (asyncBodyMin is above coalesceMax).
+	small := len(h)+len(cl.body) <= coalesceMax
+	if small {
+		h = append(h, cl.body...)
+	} else {
+		c.bufs = [2][]byte{h, cl.body}
+		c.wv = c.bufs[:]
+	}
+	c.head = h
 	var werr error // the write failed after part of the request went out
 	switch {
 	case len(cl.body) >= asyncBodyMin:
-		c.head = h
-		c.bufs = [2][]byte{h, cl.body}
-		c.wv = c.bufs[:]
 		if c.wrote == nil {
 			c.wrote = make(chan writeResult, 1)
 		}
@@ -532,16 +539,11 @@ func (c *h1Conn) exchange(tr *Trace, hooks *httptrace.ClientTrace) (res *http.Re
 		go c.writeAsync(c.conn, hooks)
 	default:
 		var n int64
-		if len(h)+len(cl.body) <= coalesceMax {
-			h = append(h, cl.body...)
-			c.head = h
+		if small {
 			var k int
 			k, werr = c.conn.Write(h)
 			n = int64(k)
 		} else {
-			c.head = h
-			c.bufs = [2][]byte{h, cl.body}
-			c.wv = c.bufs[:]
 			n, werr = c.wv.WriteTo(c.conn)
 		}
 		if werr != nil && n == 0 {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
@@ -238,6 +239,37 @@ const (
 	PartLag       = "lag"       // intended → actual send: the generator fell behind
 	PartStreaming = "streaming" // first event or body byte → last byte
 )
+
+// sender is the step both engines share from a request's planned time to
+// its record: it sends the request through the tracing transport (on a
+// worker's own connection, or as vegeta built it), records the result, and
+// counts the request in flight meanwhile.
+type sender struct {
+	t       *transport
+	tmpl    *template
+	rr      *recorder
+	began   time.Time    // set before the first request
+	sending atomic.Int64 // requests sent and not yet recorded
+}
+
+// inFlight is the number of requests sent and not yet recorded.
+func (s *sender) inFlight() int64 { return s.sending.Load() }
+
+// send sends j's request, on c when the worker has its own connection (put
+// back after), or as req when given, and records it. The caller releases
+// the trace when done with it.
+func (s *sender) send(j job, c *h1Conn, req *http.Request) *Trace {
+	s.sending.Add(1)
+	defer s.sending.Add(-1)
+	tr := s.t.send(s.tmpl, j, c, req)
+	if c != nil {
+		s.t.h1.put(c, tr.End)
+	}
+	s.rr.mu.Lock()
+	s.rr.record(tr, s.began)
+	s.rr.mu.Unlock()
+	return tr
+}
 
 // recorder files results into histograms. Workers record under mu, which
 // also guards the recorder for whoever reads it during the run.

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/tailgate-dev/tailgate/scenario"
@@ -21,14 +20,9 @@ import (
 // drained and dropped: it times a request from when its worker started,
 // while tailgate times it from the schedule.
 type vegetaEngine struct {
-	t       *transport
-	tmpl    *template
-	rr      *recorder
-	max     int
-	sending atomic.Int64
+	sender
+	max int
 
-	// began is when the run began; set before the attack starts.
-	began time.Time
 	// mu guards cur, which gives a request's intended time by its number
 	// (vegeta's X-Vegeta-Seq): requests finish on many goroutines.
 	mu  sync.Mutex
@@ -37,11 +31,8 @@ type vegetaEngine struct {
 }
 
 func newVegetaEngine(t *transport, tmpl *template, rr *recorder, maxWorkers int) *vegetaEngine {
-	return &vegetaEngine{t: t, tmpl: tmpl, rr: rr, max: maxWorkers}
+	return &vegetaEngine{sender: sender{t: t, tmpl: tmpl, rr: rr}, max: maxWorkers}
 }
-
-// inFlight is the number of requests sent and not yet recorded.
-func (v *vegetaEngine) inFlight() int64 { return v.sending.Load() }
 
 // attack sends sched from began until it ends or done closes, and returns
 // when every request sent has been recorded.
@@ -93,19 +84,15 @@ func (v *vegetaEngine) RoundTrip(req *http.Request) (*http.Response, error) {
 	v.mu.Lock()
 	intended := v.cur.At(int64(seq))
 	v.mu.Unlock()
-	v.sending.Add(1)
-	tr := v.t.send(v.tmpl, job{seq: seq, intended: intended}, nil, req)
-	v.rr.mu.Lock()
-	v.rr.record(tr, v.began)
-	v.rr.mu.Unlock()
-	v.sending.Add(-1)
+	tr := v.send(job{seq: seq, intended: intended}, nil, req)
 	code, err := tr.Code, tr.Err
 	v.t.release(tr)
 	if err != nil {
 		return nil, err
 	}
+	// vegeta reads only the status; the headers were read by tailgate.
 	return &http.Response{StatusCode: code, Status: strconv.Itoa(code), Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: http.Header{}, Body: http.NoBody, Request: req}, nil
+		Body: http.NoBody, Request: req}, nil
 }
 
 // schedulePacer paces vegeta by the schedule: hit n is released at its
