@@ -29,6 +29,9 @@ type Measurement struct {
 	Schedule *scenario.Schedule
 	// Started is when the run began; zero for a simulation.
 	Started time.Time
+	// Incomplete, when set, says what of the plan the measurement lacks
+	// ("shards 2/4 and 3/4 are missing"): there is no verdict on a part.
+	Incomplete string
 }
 
 // Judge compares a measurement with the scenario's budget, line by line at
@@ -157,6 +160,9 @@ func verdict(r *Result, m Measurement) Verdict {
 	}
 	if r.Requests.Sent > 0 && r.Requests.OK == 0 {
 		r.Reasons = append(r.Reasons, "no request succeeded: the target is unreachable or failing every request")
+	}
+	if m.Incomplete != "" {
+		r.Reasons = append(r.Reasons, "incomplete: "+m.Incomplete)
 	}
 	if r.Requests.Sent == 0 && !m.Interrupted {
 		r.Reasons = append(r.Reasons, "no request was sent")

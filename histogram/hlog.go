@@ -106,25 +106,34 @@ type LogRun struct {
 
 // countsRecord is Counts as a log writes it.
 type countsRecord struct {
-	Sent           int64            `json:"sent"`
-	OK             int64            `json:"ok"`
-	Errors         int64            `json:"errors"`
-	ByClass        map[string]int64 `json:"by_class,omitempty"`
-	NewConnections int64            `json:"new_connections"`
-	Clamped        int64            `json:"clamped,omitempty"`
-	DroppedMetrics int64            `json:"dropped_metrics,omitempty"`
+	Sent           int64             `json:"sent"`
+	OK             int64             `json:"ok"`
+	Errors         int64             `json:"errors"`
+	ByClass        map[string]int64  `json:"by_class,omitempty"`
+	NewConnections int64             `json:"new_connections"`
+	Clamped        int64             `json:"clamped,omitempty"`
+	DroppedMetrics int64             `json:"dropped_metrics,omitempty"`
+	Responses      int64             `json:"responses"`
+	FirstError     map[string]string `json:"first_error,omitempty"`
+	Redirects      int64             `json:"redirects,omitempty"`
+	FirstLocation  string            `json:"first_location,omitempty"`
 }
 
 func (c countsRecord) counts() Counts {
+	// Every success is a response; a log written before responses were
+	// counted has at least those.
+	c.Responses = max(c.Responses, c.OK)
 	by := maps.Clone(c.ByClass)
 	if by == nil {
 		by = map[string]int64{}
 	}
-	return Counts{Sent: c.Sent, OK: c.OK, Errors: c.Errors, ByClass: by, NewConnections: c.NewConnections, Clamped: c.Clamped, DroppedMetrics: c.DroppedMetrics}
+	return Counts{Sent: c.Sent, OK: c.OK, Errors: c.Errors, ByClass: by, NewConnections: c.NewConnections, Clamped: c.Clamped, DroppedMetrics: c.DroppedMetrics,
+		Responses: c.Responses, FirstError: maps.Clone(c.FirstError), Redirects: c.Redirects, FirstLocation: c.FirstLocation}
 }
 
 func recordOf(c Counts) countsRecord {
-	return countsRecord{Sent: c.Sent, OK: c.OK, Errors: c.Errors, ByClass: c.ByClass, NewConnections: c.NewConnections, Clamped: c.Clamped, DroppedMetrics: c.DroppedMetrics}
+	return countsRecord{Sent: c.Sent, OK: c.OK, Errors: c.Errors, ByClass: c.ByClass, NewConnections: c.NewConnections, Clamped: c.Clamped, DroppedMetrics: c.DroppedMetrics,
+		Responses: c.Responses, FirstError: c.FirstError, Redirects: c.Redirects, FirstLocation: c.FirstLocation}
 }
 
 // slowRecord is one of the slowest requests, in nanoseconds so that reading

@@ -149,6 +149,7 @@ func MergeLogs(w io.Writer, inputs []NamedReader) (*MergeSummary, error) {
 				c.Errors += iv.Errors
 			}
 			c.OK = c.Sent - c.Errors
+			c.Responses = c.OK
 		}
 		sum.Counts.add(*c)
 		for _, s := range meta.Slow {
@@ -181,6 +182,19 @@ func (c *Counts) add(o Counts) {
 	c.NewConnections += o.NewConnections
 	c.Clamped += o.Clamped
 	c.DroppedMetrics += o.DroppedMetrics
+	c.Responses += o.Responses
+	c.Redirects += o.Redirects
+	if c.FirstLocation == "" {
+		c.FirstLocation = o.FirstLocation
+	}
+	for _, k := range slices.Sorted(maps.Keys(o.FirstError)) {
+		if _, ok := c.FirstError[k]; !ok {
+			if c.FirstError == nil {
+				c.FirstError = map[string]string{}
+			}
+			c.FirstError[k] = o.FirstError[k]
+		}
+	}
 	if c.ByClass == nil {
 		c.ByClass = map[string]int64{}
 	}

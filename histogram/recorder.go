@@ -55,11 +55,23 @@ type Counts struct {
 	NewConnections int64            // requests that opened a connection
 	Clamped        int64            // samples above HighestUS, recorded as HighestUS
 	DroppedMetrics int64            // Server-Timing samples of names beyond the bound on distinct names
+	// Responses counts requests that got an HTTP response, whatever its
+	// status: zero responses (every request refused, DNS, TLS verification,
+	// connect timeout) is an unreachable target; any response is judged.
+	Responses int64
+	// FirstError holds, per error class, the first message seen
+	// ("404 Not Found on GET /serch", "dial tcp 127.0.0.1:1: connect: connection refused").
+	FirstError map[string]string
+	// Redirects counts 3xx responses; FirstLocation is the first one's
+	// Location header. Redirects are not followed.
+	Redirects     int64
+	FirstLocation string
 }
 
 // Clone returns a copy of c that shares no map with it.
 func (c Counts) Clone() Counts {
 	c.ByClass = maps.Clone(c.ByClass)
+	c.FirstError = maps.Clone(c.FirstError)
 	return c
 }
 
@@ -140,6 +152,18 @@ func WithSamples(hists map[string]*hdrhistogram.Histogram) map[string]*hdrhistog
 func (r *Recorder) Error(class string) {
 	r.Counts.Errors++
 	r.Counts.ByClass[class]++
+}
+
+// NoteError keeps message as class's first message unless one is kept
+// already. message is called only then, so the hot path builds no string.
+func (r *Recorder) NoteError(class string, message func() string) {
+	if _, ok := r.Counts.FirstError[class]; ok {
+		return
+	}
+	if r.Counts.FirstError == nil {
+		r.Counts.FirstError = map[string]string{}
+	}
+	r.Counts.FirstError[class] = message()
 }
 
 // Histogram returns the histogram of source, nil when nothing was recorded.
