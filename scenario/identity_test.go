@@ -47,7 +47,7 @@ func TestIdentity(t *testing.T) {
 		t.Fatalf("identity not stable: %s, then %s", base, again)
 	}
 	for _, set := range []string{
-		"budget.total.p99=5ms",
+		"budget.total.p99=2s",
 		"budget.errors=5%",
 		"budget.ttft={p99: 1s}",
 		"name=other",
