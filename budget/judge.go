@@ -51,6 +51,9 @@ func Judge(sc *scenario.Scenario, m Measurement) *Result {
 			OK:             c.OK,
 			Errors:         c.Errors,
 			NewConnections: c.NewConnections,
+			Responses:      c.Responses,
+			Redirects:      c.Redirects,
+			FirstLocation:  c.FirstLocation,
 			DurationS:      m.PlannedDuration.Seconds(),
 			ElapsedS:       m.Elapsed.Seconds(),
 		},
@@ -58,17 +61,26 @@ func Judge(sc *scenario.Scenario, m Measurement) *Result {
 	if m.PlannedDuration > 0 {
 		r.Requests.PlannedRate = float64(m.Planned) / m.PlannedDuration.Seconds()
 		// Over at least the planned duration: a generator that sends the last
-		// request late has achieved less than planned.
-		r.Requests.AchievedRate = float64(c.Sent) / max(m.SendSpan, m.PlannedDuration).Seconds()
+		// request late has achieved less than planned. An interrupted run
+		// achieved what it sent in the time it ran.
+		span := max(m.SendSpan, m.PlannedDuration)
+		if m.Interrupted && m.Elapsed > 0 {
+			span = m.Elapsed
+		}
+		r.Requests.AchievedRate = float64(c.Sent) / span.Seconds()
 	}
 	for _, l := range sc.Budget.Lines {
 		r.Lines = append(r.Lines, judgeLine(l, m.Rec))
 	}
-	if sc.Budget.Errors != nil {
-		r.Lines = append(r.Lines, judgeErrors(float64(*sc.Budget.Errors), c))
+	// Nothing unbudgeted passes: without an errors line the default one is
+	// judged; only `errors: off` leaves failures unjudged.
+	if limit, isDefault, ok := sc.Budget.ErrorLimit(); ok {
+		l := judgeErrors(float64(limit), c)
+		l.Default = isDefault
+		r.Lines = append(r.Lines, l)
 	}
 	for class, n := range c.ByClass {
-		r.Errors = append(r.Errors, Count{Class: class, Count: n})
+		r.Errors = append(r.Errors, Count{Class: class, Count: n, First: c.FirstError[class]})
 	}
 	slices.SortFunc(r.Errors, func(a, b Count) int {
 		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Class, b.Class))
@@ -158,8 +170,10 @@ func verdict(r *Result, m Measurement) Verdict {
 	if m.Interrupted {
 		r.Reasons = append(r.Reasons, fmt.Sprintf("interrupted after %d of %d planned requests", r.Requests.Sent, r.Requests.Planned))
 	}
-	if r.Requests.Sent > 0 && r.Requests.OK == 0 {
-		r.Reasons = append(r.Reasons, "no request succeeded: the target is unreachable or failing every request")
+	// A target that answered, however badly, is judged: failures are the
+	// errors line's to count. Only one that never answered leaves no verdict.
+	if m.Mode != "simulate" && r.Requests.Sent > 0 && r.Requests.Responses == 0 {
+		r.Reasons = append(r.Reasons, unreachable(r.Errors))
 	}
 	if m.Incomplete != "" {
 		r.Reasons = append(r.Reasons, "incomplete: "+m.Incomplete)
@@ -229,16 +243,42 @@ func lagCannotFlip(r *Result, m Measurement) (string, bool) {
 	return "", false
 }
 
+// unreachable says that no response arrived, with the first message of
+// each class of failure and what to check.
+func unreachable(errs []Count) string {
+	var parts []string
+	for _, e := range errs {
+		p := fmt.Sprintf("%d %s", e.Count, e.Class)
+		if e.First != "" {
+			p += " (first: " + e.First + ")"
+		}
+		if h := hints[e.Class]; h != "" {
+			p += ": " + h
+		}
+		parts = append(parts, p)
+	}
+	return "target unreachable: no response arrived: " + strings.Join(parts, "; ")
+}
+
+// hints say what to check for each kind of unreachable target.
+var hints = map[string]string{
+	"refused": "is the target running and listening on that port?",
+	"dns":     "is the host name right, and resolvable from here?",
+	"tls":     "the certificate was not accepted; for a test server with a self-signed certificate set target.insecure: true",
+	"timeout": "nothing answered within target.timeout: is the address reachable from here (firewall, wrong port)?",
+	"reset":   "connections were closed before any response: is it the right port and protocol (http vs https)?",
+}
+
 func connections(rec *histogram.Recorder) Connections {
 	c := Connections{New: rec.Counts.NewConnections}
 	if rec.Counts.Sent > 0 {
 		c.NewShare = float64(c.New) / float64(rec.Counts.Sent)
 	}
-	if v, _, ok := rec.Percentile(histogram.SourceTotalCold, 99); ok {
-		c.ColdP99Ms = ptr(ms(v))
+	if v, n, ok := rec.Percentile(histogram.SourceTotalCold, 99); ok {
+		c.ColdP99Ms, c.ColdCount = ptr(ms(v)), n
 	}
-	if v, _, ok := rec.Percentile(histogram.SourceTotalWarm, 99); ok {
-		c.WarmP99Ms = ptr(ms(v))
+	if v, n, ok := rec.Percentile(histogram.SourceTotalWarm, 99); ok {
+		c.WarmP99Ms, c.WarmCount = ptr(ms(v)), n
 	}
 	return c
 }

@@ -29,6 +29,7 @@ func recorder(n int, errs int64) *histogram.Recorder {
 	}
 	rec.Counts.Sent = int64(n) + errs
 	rec.Counts.OK = int64(n)
+	rec.Counts.Responses = int64(n) + errs // 5xx responses
 	for range errs {
 		rec.Error("http 5xx")
 	}
@@ -50,9 +51,12 @@ func TestJudgeLines(t *testing.T) {
 	}{
 		{"within", "  total: {p95: 960ms, p99: 1s}\n  errors: 1%\n", 0, Pass, []LineVerdict{OK, OK}},
 		// 1000 samples of 1..1000ms: p99 is 990ms; a 989ms limit is over.
-		{"p99 over", "  total: {p95: 960ms, p99: 989ms}\n", 0, Fail, []LineVerdict{Over}},
-		{"p99 exactly at budget passes", "  total: {p99: 990ms}\n", 0, Pass, []LineVerdict{OK}},
-		{"no data fails", "  total: {p99: 1s}\n  ttft: {p99: 1s}\n", 0, Fail, []LineVerdict{OK, NoData}},
+		// Without an errors line, the default one (1%) is judged last.
+		{"p99 over", "  total: {p95: 960ms, p99: 989ms}\n", 0, Fail, []LineVerdict{Over, OK}},
+		{"p99 exactly at budget passes", "  total: {p99: 990ms}\n", 0, Pass, []LineVerdict{OK, OK}},
+		{"no data fails", "  total: {p99: 1s}\n  ttft: {p99: 1s}\n", 0, Fail, []LineVerdict{OK, NoData, OK}},
+		{"default errors line fails", "  total: {p99: 1s}\n", 20, Fail, []LineVerdict{OK, Over}},
+		{"errors off", "  total: {p99: 1s}\n  errors: off\n", 20, Pass, []LineVerdict{OK}},
 		{"errors over", "  total: {p99: 1s}\n  errors: 1%\n", 20, Fail, []LineVerdict{OK, Over}},
 		{"errors at budget pass", "  errors: 2%\n", 20, Pass, []LineVerdict{OK}}, // 20/1020 < 2%
 	}
@@ -110,15 +114,43 @@ func TestJudgeInvalid(t *testing.T) {
 			t.Errorf("%s %v %v", r.Verdict, r.Partial, r.Reasons)
 		}
 	})
-	t.Run("nothing succeeded", func(t *testing.T) {
+	// No response at all: no verdict, with each class's first message and
+	// a hint.
+	t.Run("unreachable", func(t *testing.T) {
 		rec := histogram.NewRecorder(100)
-		rec.Counts.Sent = 5
+		rec.Counts.Sent = 7
 		for range 5 {
 			rec.Error("refused")
 		}
+		rec.NoteError("refused", func() string { return "dial tcp 127.0.0.1:1: connect: connection refused" })
+		for range 2 {
+			rec.Error("tls")
+		}
+		rec.NoteError("tls", func() string { return "tls: failed to verify certificate: x509: certificate signed by unknown authority" })
 		r := Judge(sc, measurement(rec))
-		if r.Verdict != Invalid || !strings.Contains(r.Reasons[0], "no request succeeded") {
-			t.Errorf("%s %v", r.Verdict, r.Reasons)
+		want := "target unreachable: no response arrived: 5 refused (first: dial tcp 127.0.0.1:1: connect: connection refused): is the target running and listening on that port?; " +
+			"2 tls (first: tls: failed to verify certificate: x509: certificate signed by unknown authority): the certificate was not accepted; for a test server with a self-signed certificate set target.insecure: true"
+		if r.Verdict != Invalid || len(r.Reasons) != 1 || r.Reasons[0] != want {
+			t.Errorf("%s %q\nwant %q", r.Verdict, r.Reasons, want)
+		}
+		if r.Errors[0].First != "dial tcp 127.0.0.1:1: connect: connection refused" {
+			t.Errorf("first message %+v", r.Errors)
+		}
+	})
+	// A target that answers every request with a failure is broken, not
+	// unreachable: it fails the gate (exit 1), errors line or not.
+	t.Run("every request failed", func(t *testing.T) {
+		for _, budget := range []string{"  total: {p99: 1s}\n", "  total: {p99: 1s}\n  errors: 5%\n", "  total: {p99: 1s}\n  errors: off\n"} {
+			rec := histogram.NewRecorder(100)
+			rec.Counts.Sent, rec.Counts.Responses = 160, 160
+			for range 160 {
+				rec.Error("http 4xx")
+			}
+			rec.NoteError("http 4xx", func() string { return "404 Not Found on GET /serch" })
+			r := Judge(scenarioWith(t, budget), measurement(rec))
+			if r.Verdict != Fail || len(r.Reasons) != 0 {
+				t.Errorf("%q: %s %q, want fail", budget, r.Verdict, r.Reasons)
+			}
 		}
 	})
 	// Lag invalidates a verdict only where removing it could flip a line.
@@ -178,7 +210,7 @@ func TestJudgeInvalid(t *testing.T) {
 	})
 	t.Run("simulate has no generator to saturate", func(t *testing.T) {
 		m := measurement(recorder(1000, 0))
-		m.LagSource = ""
+		m.Mode, m.LagSource = "simulate", ""
 		if r := Judge(sc, m); r.Verdict != Pass {
 			t.Errorf("%s %v", r.Verdict, r.Reasons)
 		}

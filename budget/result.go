@@ -49,13 +49,21 @@ type Requests struct {
 	PlannedRate    float64 `json:"planned_rate"`  // per second, over the plan
 	AchievedRate   float64 `json:"achieved_rate"` // per second
 	NewConnections int64   `json:"new_connections"`
+	// Responses counts requests that got an HTTP response, any status.
+	Responses int64 `json:"responses"`
+	// Redirects counts 3xx responses (not followed); FirstLocation is the
+	// first one's Location.
+	Redirects      int64   `json:"redirects,omitempty"`
+	FirstLocation  string  `json:"first_location,omitempty"`
 	DurationS      float64 `json:"duration_s"` // planned duration, seconds
 	ElapsedS       float64 `json:"elapsed_s"`  // wall time of the run, seconds
 }
 
 // Line is the verdict of one budget line.
 type Line struct {
-	Name        string       `json:"name"`
+	Name string `json:"name"`
+	// Default marks the errors line judged because the budget gave none.
+	Default     bool         `json:"default,omitempty"`
 	Source      string       `json:"source"`
 	Verdict     LineVerdict  `json:"verdict"`
 	Count       int64        `json:"count"`
@@ -85,10 +93,21 @@ type Percentile struct {
 	Verdict    LineVerdict `json:"verdict"`
 }
 
-// Count is one error class and how many requests failed with it.
+// Label is the line's name as a reader sees it: the default errors line
+// is "errors (default)".
+func (l Line) Label() string {
+	if l.Default {
+		return l.Name + " (default)"
+	}
+	return l.Name
+}
+
+// Count is one error class, how many requests failed with it, and the
+// first failure's message ("404 Not Found on GET /serch").
 type Count struct {
 	Class string `json:"class"`
 	Count int64  `json:"count"`
+	First string `json:"first,omitempty"`
 }
 
 // Saturation says whether the load generator kept to the schedule. When it
@@ -128,7 +147,15 @@ type Connections struct {
 	NewShare  float64  `json:"new_share"`
 	ColdP99Ms *float64 `json:"cold_p99_ms"` // total p99 of requests that opened a connection
 	WarmP99Ms *float64 `json:"warm_p99_ms"` // total p99 of requests on a reused connection
+	// ColdCount and WarmCount are the groups' sizes: the samples behind
+	// each p99.
+	ColdCount int64 `json:"cold_count"`
+	WarmCount int64 `json:"warm_count"`
 }
+
+// MinCompare is the smallest group whose p99 is not simply its slowest
+// request: below it, cold and warm p99s compare maxima, not tails.
+const MinCompare = 100
 
 // Tail says where the slowest requests spent their time.
 type Tail struct {

@@ -44,7 +44,8 @@ type htmlView struct {
 	Tail                         []htmlPhase
 	TailRequests                 string
 	Connections                  []htmlFact
-	Errors                       []htmlFact
+	Errors                       []htmlError
+	Redirects                    string
 	Generator                    string
 	Saturated                    bool
 	Warnings                     []string
@@ -67,6 +68,8 @@ type htmlPhase struct {
 }
 
 type htmlFact struct{ Label, Value, Note string }
+
+type htmlError struct{ Label, Value, Note, First string }
 
 type htmlFigure struct {
 	Title string
@@ -97,10 +100,10 @@ func newHTMLPage(r *budget.Result, figs []Figure, generated time.Time) htmlView 
 	}
 	ps := Percentiles(r)
 	for _, p := range ps {
-		v.Columns = append(v.Columns, Label(p))
+		v.Columns = append(v.Columns, ColumnHead(r, p))
 	}
 	for _, l := range r.Lines {
-		row := htmlRow{Name: l.Name, Source: sourceLabel(l.Source), Verdict: LineVerdict(l), Class: lineClass(l.Verdict)}
+		row := htmlRow{Name: l.Label(), Source: sourceLabel(l.Source), Verdict: LineVerdict(l), Class: lineClass(l.Verdict)}
 		over := overCells(l, ps)
 		for i, c := range Cells(l, ps) {
 			cls := ""
@@ -123,15 +126,23 @@ func newHTMLPage(r *budget.Result, figs []Figure, generated time.Time) htmlView 
 	v.TailRequests = slowest(r.Tail.Requests)
 	c := r.Connections
 	v.Connections = append(v.Connections, htmlFact{"new connections", thousands(c.New), percent(c.NewShare) + " of requests"})
+	group := func(n int64, what string) string {
+		s := fmt.Sprintf("%s %s", thousands(n), what)
+		if n < budget.MinCompare {
+			s += fmt.Sprintf("; too few to compare (under %d, a p99 is the slowest)", budget.MinCompare)
+		}
+		return s
+	}
 	if c.ColdP99Ms != nil {
-		v.Connections = append(v.Connections, htmlFact{"total p99, cold", Millis(*c.ColdP99Ms), "requests that opened a connection"})
+		v.Connections = append(v.Connections, htmlFact{"total p99, cold", Millis(*c.ColdP99Ms), group(c.ColdCount, "requests that opened a connection")})
 	}
 	if c.WarmP99Ms != nil {
-		v.Connections = append(v.Connections, htmlFact{"total p99, warm", Millis(*c.WarmP99Ms), "requests on a reused connection"})
+		v.Connections = append(v.Connections, htmlFact{"total p99, warm", Millis(*c.WarmP99Ms), group(c.WarmCount, "requests on a reused connection")})
 	}
 	for _, e := range r.Errors {
-		v.Errors = append(v.Errors, htmlFact{e.Class, thousands(e.Count), Share(e.Count, r.Requests.Sent) + " of sent"})
+		v.Errors = append(v.Errors, htmlError{e.Class, thousands(e.Count), Share(e.Count, r.Requests.Sent) + " of sent", e.First})
 	}
+	v.Redirects = redirects(r)
 	for _, f := range figs {
 		v.Figures = append(v.Figures, htmlFigure{Title: f.Title, SVG: template.HTML(inlineSVG(f.SVG))})
 	}
@@ -205,7 +216,7 @@ footer { margin-top: 3rem; font-size: .85rem; color: var(--muted); }
 
 <h2>Budget</h2>
 <table id="budget">
-<thead><tr><th>line</th><th>source</th>{{range .Columns}}<th>{{.}} observed / budget</th>{{end}}<th>verdict</th></tr></thead>
+<thead><tr><th>line</th><th>source</th>{{range .Columns}}<th>{{.}}</th>{{end}}<th>verdict</th></tr></thead>
 <tbody>
 {{range .Rows}}<tr class="line {{.Class}}"><td>{{.Name}}</td><td>{{.Source}}</td>{{range .Cells}}<td class="num{{with .Class}} {{.}}{{end}}">{{.Text}}</td>{{end}}<td class="verdict">{{.Verdict}}</td></tr>
 {{end}}</tbody>
@@ -232,12 +243,13 @@ footer { margin-top: 3rem; font-size: .85rem; color: var(--muted); }
 
 <h2>Errors by class</h2>
 {{if .Errors}}<table id="errors">
-<thead><tr><th>class</th><th>requests</th><th>share</th></tr></thead>
+<thead><tr><th>class</th><th>requests</th><th>share</th><th>first seen</th></tr></thead>
 <tbody>
-{{range .Errors}}<tr><td>{{.Label}}</td><td class="num">{{.Value}}</td><td class="num">{{.Note}}</td></tr>
+{{range .Errors}}<tr><td>{{.Label}}</td><td class="num">{{.Value}}</td><td class="num">{{.Note}}</td><td>{{.First}}</td></tr>
 {{end}}</tbody>
 </table>
 {{else}}<p class="muted">No request failed.</p>{{end}}
+{{with .Redirects}}<p class="muted">{{.}}</p>{{end}}
 
 {{if .Figures}}<h2>Plots</h2>
 {{range .Figures}}<figure>

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tailgate-dev/tailgate/budget"
 )
@@ -36,7 +37,7 @@ func JUnit(w io.Writer, r *budget.Result, started time.Time) error {
 	}
 	invalid := r.Verdict == budget.Invalid
 	for _, l := range r.Lines {
-		tc := junitCase{Name: l.Name, Classname: name}
+		tc := junitCase{Name: l.Label(), Classname: name}
 		detail := lineDetail(r, l)
 		switch {
 		case invalid:
@@ -48,7 +49,7 @@ func JUnit(w io.Writer, r *budget.Result, started time.Time) error {
 			if l.Verdict == budget.NoData {
 				kind = "no data"
 			}
-			tc.Failure = &junitMessage{Type: kind, Message: lineMessage(l), Text: detail}
+			tc.Failure = &junitMessage{Type: kind, Message: lineMessage(l), Text: xmlChars(detail)}
 			suite.Failures++
 		default:
 			tc.SystemOut = cdata(detail)
@@ -58,7 +59,7 @@ func JUnit(w io.Writer, r *budget.Result, started time.Time) error {
 	if invalid {
 		suite.Cases = append(suite.Cases, junitCase{
 			Name: "verdict", Classname: name,
-			Error: &junitMessage{Type: "no trustworthy verdict", Message: Summary(r), Text: invalidDetail(r)},
+			Error: &junitMessage{Type: "no trustworthy verdict", Message: Summary(r), Text: xmlChars(invalidDetail(r))},
 		})
 		suite.Errors++
 	}
@@ -131,7 +132,23 @@ type junitText struct {
 	Text string `xml:",cdata"`
 }
 
-func cdata(s string) *junitText { return &junitText{Text: s} }
+func cdata(s string) *junitText { return &junitText{Text: xmlChars(s)} }
+
+// xmlChars replaces what XML 1.0 cannot hold (control characters, bytes
+// that are not UTF-8, U+FFFE/U+FFFF) with U+FFFD. encoding/xml does so in
+// attributes and text, but not in CDATA, which a scenario name, a line
+// name or a reflected error message can reach: the file stays well-formed.
+func xmlChars(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\t' || r == '\n' || r == '\r':
+			return r
+		case r < 0x20, r == 0xFFFE, r == 0xFFFF, r >= 0xD800 && r < 0xE000:
+			return utf8.RuneError
+		}
+		return r
+	}, strings.ToValidUTF8(s, string(utf8.RuneError)))
+}
 
 func junitProperties(r *budget.Result) []junitProperty {
 	q := r.Requests

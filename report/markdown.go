@@ -24,7 +24,7 @@ func Markdown(w io.Writer, r *budget.Result) error {
 	head := []string{"line", "source"}
 	align := []string{":---", ":---"}
 	for _, p := range ps {
-		head = append(head, Label(p)+" observed / budget")
+		head = append(head, ColumnHead(r, p))
 		align = append(align, "---:")
 	}
 	head = append(head, "verdict")
@@ -32,7 +32,7 @@ func Markdown(w io.Writer, r *budget.Result) error {
 	mdRow(&b, head)
 	mdRow(&b, align)
 	for _, l := range r.Lines {
-		row := []string{mdText(l.Name), mdText(sourceLabel(l.Source))}
+		row := []string{mdText(l.Label()), mdText(sourceLabel(l.Source))}
 		over := overCells(l, ps)
 		for i, c := range Cells(l, ps) {
 			c = mdText(c)
@@ -60,12 +60,15 @@ func Markdown(w io.Writer, r *budget.Result) error {
 	}
 	if len(r.Errors) > 0 {
 		b.WriteString("**Errors by class**\n\n")
-		mdRow(&b, []string{"class", "requests", "share of sent"})
-		mdRow(&b, []string{":---", "---:", "---:"})
+		mdRow(&b, []string{"class", "requests", "share of sent", "first seen"})
+		mdRow(&b, []string{":---", "---:", "---:", ":---"})
 		for _, e := range r.Errors {
-			mdRow(&b, []string{mdText(e.Class), thousands(e.Count), Share(e.Count, r.Requests.Sent)})
+			mdRow(&b, []string{mdText(e.Class), thousands(e.Count), Share(e.Count, r.Requests.Sent), mdText(e.First)})
 		}
 		b.WriteByte('\n')
+	}
+	if rd := redirects(r); rd != "" {
+		fmt.Fprintf(&b, "**Redirects:** %s\n\n", mdText(strings.TrimPrefix(rd, "redirects: ")))
 	}
 	for _, wn := range r.Warnings {
 		fmt.Fprintf(&b, "> **Warning:** %s\n\n", mdText(wn))
@@ -99,8 +102,22 @@ func amplification(r *budget.Result) string {
 	if c.ColdP99Ms == nil || c.WarmP99Ms == nil {
 		return ""
 	}
-	return fmt.Sprintf("%s new connections (%s), total p99 cold %s vs warm %s",
-		thousands(c.New), percent(c.NewShare), Millis(*c.ColdP99Ms), Millis(*c.WarmP99Ms))
+	s := fmt.Sprintf("%s new connections (%s), total p99 cold %s (of %s) vs warm %s (of %s)",
+		thousands(c.New), percent(c.NewShare), Millis(*c.ColdP99Ms), thousands(c.ColdCount), Millis(*c.WarmP99Ms), thousands(c.WarmCount))
+	var small []string
+	if c.ColdCount < budget.MinCompare {
+		small = append(small, "cold")
+	}
+	if c.WarmCount < budget.MinCompare {
+		small = append(small, "warm")
+	}
+	switch len(small) {
+	case 1:
+		s += fmt.Sprintf("; the %s group is too small to compare (under %d requests, a p99 is its slowest)", small[0], budget.MinCompare)
+	case 2:
+		s += fmt.Sprintf("; both groups are too small to compare (under %d requests, a p99 is its slowest)", budget.MinCompare)
+	}
+	return s
 }
 
 // generatorLine says whether the load generator kept to its schedule, for runs

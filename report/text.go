@@ -31,12 +31,12 @@ func Text(w io.Writer, r *budget.Result) error {
 	tw := tabwriter.NewWriter(&b, 0, 0, 3, ' ', 0)
 	head := []string{"line", "source"}
 	for _, p := range ps {
-		head = append(head, Label(p)+" observed / budget")
+		head = append(head, ColumnHead(r, p))
 	}
 	head = append(head, "verdict")
 	fmt.Fprintln(tw, strings.Join(head, "\t"))
 	for _, l := range r.Lines {
-		row := []string{l.Name, sourceLabel(l.Source)}
+		row := []string{l.Label(), sourceLabel(l.Source)}
 		row = append(row, Cells(l, ps)...)
 		row = append(row, LineVerdict(l))
 		fmt.Fprintln(tw, strings.Join(row, "\t"))
@@ -49,22 +49,54 @@ func Text(w io.Writer, r *budget.Result) error {
 		b.WriteString("   " + t)
 	}
 	b.WriteByte('\n')
-	if c := r.Connections; c.ColdP99Ms != nil && c.WarmP99Ms != nil {
-		fmt.Fprintf(&b, "handshake amplification: %s new connections (%s), total p99 cold %s vs warm %s\n",
-			thousands(c.New), percent(c.NewShare), Millis(*c.ColdP99Ms), Millis(*c.WarmP99Ms))
+	if a := amplification(r); a != "" {
+		fmt.Fprintf(&b, "handshake amplification: %s\n", a)
 	}
 	if len(r.Errors) > 0 {
-		parts := make([]string, len(r.Errors))
-		for i, e := range r.Errors {
-			parts[i] = fmt.Sprintf("%s %s", thousands(e.Count), e.Class)
+		b.WriteString("errors by class:\n")
+		etw := tabwriter.NewWriter(&b, 0, 0, 3, ' ', 0)
+		for _, e := range r.Errors {
+			row := "  " + thousands(e.Count) + "\t" + e.Class
+			if e.First != "" {
+				row += "\tfirst: " + e.First
+			}
+			fmt.Fprintln(etw, row)
 		}
-		fmt.Fprintf(&b, "errors by class: %s\n", strings.Join(parts, ", "))
+		if err := etw.Flush(); err != nil {
+			return err
+		}
+	}
+	if rd := redirects(r); rd != "" {
+		fmt.Fprintf(&b, "%s\n", rd)
 	}
 	for _, wn := range r.Warnings {
 		fmt.Fprintf(&b, "warning: %s\n", wn)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// ColumnHead heads a percentile's column: "p99 observed / budget", or
+// "p99 predicted / budget" for a simulation, whose values are a model's.
+func ColumnHead(r *budget.Result, p float64) string {
+	if r.Mode == "simulate" {
+		return Label(p) + " predicted / budget"
+	}
+	return Label(p) + " observed / budget"
+}
+
+// redirects reports 3xx responses, which are never followed: "redirects:
+// 12 (3xx, not followed), the first to /login".
+func redirects(r *budget.Result) string {
+	q := r.Requests
+	if q.Redirects == 0 {
+		return ""
+	}
+	s := fmt.Sprintf("redirects: %s (3xx, not followed)", thousands(q.Redirects))
+	if q.FirstLocation != "" {
+		s += ", the first to " + q.FirstLocation
+	}
+	return s
 }
 
 // Summary is the verdict in one line: PASS, FAIL with the count of lines

@@ -13,8 +13,32 @@ import (
 // Budget is what each part of a request may spend, line by line, in the
 // order the file gives them, plus the share of requests allowed to fail.
 type Budget struct {
-	Lines  []Line
+	Lines []Line
+	// Errors is the share of requests that may fail; nil when the budget
+	// gives no errors line, and DefaultErrors is judged instead (unless
+	// ErrorsOff).
 	Errors *Ratio
+	// ErrorsOff is set by `errors: off`: the user opts out of judging
+	// failures explicitly.
+	ErrorsOff bool
+}
+
+// DefaultErrors is the errors line judged when a budget gives none:
+// nothing unbudgeted passes, so a target failing most requests cannot
+// pass on latency lines that only measure its successes.
+const DefaultErrors Ratio = 0.01
+
+// ErrorLimit returns the share of failures the budget allows, whether it
+// is the default (no errors line), and ok false when errors are not judged
+// (errors: off).
+func (b *Budget) ErrorLimit() (limit Ratio, isDefault, ok bool) {
+	switch {
+	case b.ErrorsOff:
+		return 0, false, false
+	case b.Errors == nil:
+		return DefaultErrors, true, true
+	}
+	return *b.Errors, false, true
 }
 
 // Line is one budget line: a measured source and a limit per percentile.
@@ -141,6 +165,14 @@ func (b *Budget) UnmarshalYAML(n ast.Node) error {
 		}
 		seen[name] = kv.Key.GetToken().Position.Line
 		if name == "errors" {
+			if v, ok := kv.Value.(*ast.StringNode); ok && strings.EqualFold(strings.TrimSpace(v.Value), "off") {
+				b.ErrorsOff = true
+				continue
+			}
+			if v, ok := kv.Value.(*ast.BoolNode); ok && !v.Value {
+				b.ErrorsOff = true
+				continue
+			}
 			var r Ratio
 			if err := r.UnmarshalYAML(kv.Value); err != nil {
 				addErr(quoteKey(name), atKeyIfNull(kv, err))
@@ -174,6 +206,7 @@ func decodeLine(name string, kv *ast.MappingValueNode) (Line, error) {
 		return line, errAt(n, "budget line %q must be a mapping like {p95: 70ms, p99: 90ms}; got %s", name, describe(n))
 	}
 	var errs tokenErrors
+	var limitNodes []ast.Node // each percentile's value, for errors about their order
 	addErr := func(key string, err error) {
 		path := quoteKey(key)
 		var te *tokenError
@@ -231,6 +264,18 @@ func decodeLine(name string, kv *ast.MappingValueNode) (Line, error) {
 			continue
 		}
 		line.Percentiles = append(line.Percentiles, Percentile{P: p, Limit: d})
+		limitNodes = append(limitNodes, kv.Value)
+	}
+	// A higher percentile is never faster than a lower one: a limit that
+	// falls as p rises can never be met as written.
+	for j, hi := range line.Percentiles {
+		for _, lo := range line.Percentiles {
+			if lo.P < hi.P && lo.Limit > hi.Limit {
+				addErr(hi.Label(), errAt(limitNodes[j], "%s limit %s is below %s's %s: limits must rise with the percentile (a p%g is never faster than a p%g)",
+					hi.Label(), hi.Limit, lo.Label(), lo.Limit, hi.P, lo.P))
+				break
+			}
+		}
 	}
 	if len(errs) > 0 {
 		return line, errs

@@ -224,6 +224,9 @@ func (r *Ratio) UnmarshalYAML(n ast.Node) error {
 	if percent {
 		v /= 100
 	}
+	if v > 1 && v <= 100 && !percent {
+		return errAt(n, "%q must be between 0 and 1 as a fraction: did you mean %s%%?", s, t)
+	}
 	if v < 0 || v > 1 {
 		return errAt(n, "%q must be between 0%% and 100%%", s)
 	}

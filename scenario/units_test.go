@@ -82,7 +82,9 @@ var unitCases = []struct {
 	{"ratio", "1", 1, ""},
 	{"ratio", "150%", 0, `"150%" must be between 0% and 100%`},
 	{"ratio", "-1%", 0, `must be between 0% and 100%`},
-	{"ratio", "2", 0, `"2" must be between 0% and 100%`},
+	{"ratio", "2", 0, `"2" must be between 0 and 1 as a fraction: did you mean 2%?`},
+	{"ratio", "5", 0, `did you mean 5%?`},
+	{"ratio", "150", 0, `"150" must be between 0% and 100%`},
 	{"ratio", "some", 0, `"some" is not a share (want e.g. 1% or 0.01)`},
 	{"ratio", "1%%", 0, `is not a share`},
 

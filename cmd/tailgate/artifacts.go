@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -24,13 +23,16 @@ const (
 // envStepSummary names the file GitHub Actions renders as the job's summary.
 const envStepSummary = "GITHUB_STEP_SUMMARY"
 
-// writeArtifacts writes every artifact of m into dir, creating it. An
-// artifact that fails does not stop the others: CI keeps whatever could be
-// written, and the error names everything that could not.
-func writeArtifacts(dir string, m measured) error {
+// writeArtifacts writes every artifact of m into dir, creating it, each
+// through one masking step for the scenario's secrets. An artifact that
+// fails does not stop the others: CI keeps whatever could be written, and
+// the errors name everything that could not. A figure with nothing to
+// draw is left out, not failed.
+func writeArtifacts(dir string, m measured) []error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+		return []error{err}
 	}
+	mk := maskerFor(m.sc)
 	res := m.res
 	// The run began its elapsed time ago; JUnit and HTML say when.
 	started := time.Now().Add(-time.Duration(res.Requests.ElapsedS * float64(time.Second)))
@@ -41,36 +43,53 @@ func writeArtifacts(dir string, m measured) error {
 			errs = append(errs, err)
 		}
 	}
-	try(writeFile(dir, fileReportJSON, func(w io.Writer) error { return report.JSON(w, res) }))
+	write := func(name string, render func(io.Writer) error) {
+		try(writeMasked(dir, name, mk, render))
+	}
+	write(fileReportJSON, func(w io.Writer) error { return report.JSON(w, res) })
 	var md bytes.Buffer
 	try(report.Markdown(&md, res))
-	try(writeFile(dir, fileReportMD, func(w io.Writer) error { _, err := w.Write(md.Bytes()); return err }))
-	try(appendStepSummary(os.Getenv(envStepSummary), md.Bytes()))
-	try(writeFile(dir, fileJUnit, func(w io.Writer) error { return report.JUnit(w, res, started) }))
+	write(fileReportMD, func(w io.Writer) error { _, err := w.Write(md.Bytes()); return err })
+	try(appendStepSummary(os.Getenv(envStepSummary), []byte(mk.String(md.String()))))
+	write(fileJUnit, func(w io.Writer) error { return report.JUnit(w, res, started) })
 	try(writeHistograms(dir, m))
 
 	hlog := filepath.Join(dir, fileRunHlog)
 	if _, err := os.Stat(hlog); err != nil {
 		hlog = "" // simulate and re-judged reports have no interval log here
 	}
-	figs, err := plotFigures(dir, m, hlog)
+	figs, err := plotFigures(dir, m, hlog, mk)
 	try(err)
-	try(writeFile(dir, fileReportHTML, func(w io.Writer) error { return report.HTML(w, res, htmlFigures(figs), started) }))
-	return errors.Join(errs...)
+	write(fileReportHTML, func(w io.Writer) error { return report.HTML(w, res, htmlFigures(figs), started) })
+	return errs
 }
 
 // writeFile writes name in dir through render, replacing any earlier file.
 func writeFile(dir, name string, render func(io.Writer) error) error {
+	return writeMasked(dir, name, nil, render)
+}
+
+// writeMasked writes name in dir through render and mk, replacing any
+// earlier file. A failure names the file.
+func writeMasked(dir, name string, mk *masker, render func(io.Writer) error) error {
 	path := filepath.Join(dir, name)
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	if err := render(f); err != nil {
+	w := mk.writer(f)
+	err = render(w)
+	if err == nil {
+		err = w.Flush()
+	}
+	if err != nil {
 		f.Close()
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
 }
 
 // appendStepSummary appends the Markdown report to path, the job summary

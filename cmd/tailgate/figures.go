@@ -37,7 +37,7 @@ const (
 // latency and request rate over time (from the interval log at hlogPath;
 // left out when there is none, or only one interval), and each line's
 // observed percentiles against its budget.
-func plotFigures(dir string, m measured, hlogPath string) ([]figure, error) {
+func plotFigures(dir string, m measured, hlogPath string, mk *masker) ([]figure, error) {
 	var l *histogram.Log
 	var readErr error
 	if hlogPath != "" {
@@ -46,19 +46,22 @@ func plotFigures(dir string, m measured, hlogPath string) ([]figure, error) {
 			readErr = fmt.Errorf("latency over time: %w", readErr)
 		}
 	}
-	figs, err := figuresOf(dir, m, l)
+	figs, err := figuresOf(dir, m, l, mk)
 	return figs, errors.Join(readErr, err)
 }
 
 // figuresOf draws m's figures, and latency over time from l when given.
 // Without a scenario (tailgate plot with no --scenario), every measured
 // latency is drawn and there is no budget to hold it to.
-func figuresOf(dir string, m measured, l *histogram.Log) ([]figure, error) {
+func figuresOf(dir string, m measured, l *histogram.Log, mk *masker) ([]figure, error) {
 	name := scenarioName(m, l)
 	var figs []*plot.Figure
 	var files []string
 	var errs []error
 	add := func(f *plot.Figure, err error, file string) {
+		if errors.Is(err, plot.ErrNothingToDraw) {
+			return // a figure of nothing is left out, not failed
+		}
 		if err != nil {
 			errs = append(errs, err)
 			return
@@ -86,12 +89,16 @@ func figuresOf(dir string, m measured, l *histogram.Log) ([]figure, error) {
 			errs = append(errs, fmt.Errorf("%s.svg: %w", files[i], err))
 			continue
 		}
-		for ext, b := range map[string][]byte{".png": png.Bytes(), ".svg": svg.Bytes()} {
+		// The SVG is text and passes through the masker. The PNG's labels
+		// are the scenario's own names, or the tags of a log that was
+		// masked when written.
+		svgText := []byte(mk.String(svg.String()))
+		for ext, b := range map[string][]byte{".png": png.Bytes(), ".svg": svgText} {
 			if err := os.WriteFile(filepath.Join(dir, files[i]+ext), b, 0o644); err != nil {
 				errs = append(errs, err)
 			}
 		}
-		out = append(out, figure{Title: strings.TrimPrefix(f.Title, name+": "), File: files[i] + ".png", SVG: svg.Bytes()})
+		out = append(out, figure{Title: strings.TrimPrefix(f.Title, name+": "), File: files[i] + ".png", SVG: svgText})
 	}
 	return out, errors.Join(errs...)
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -40,17 +41,38 @@ func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 // run executes one command line and returns its exit code.
 func run(args []string, stdout, stderr io.Writer) int {
-	ctx, stop := interruptContext(context.Background(), stderr)
+	// Everything printed passes through one masking step: secrets from
+	// ${VAR} never show, whatever reflects them.
+	mk := &masker{}
+	out, errOut := mk.writer(stdout), mk.writer(stderr)
+	defer errOut.Flush()
+	defer out.Flush()
+	ctx, stop := interruptContext(context.Background(), errOut)
 	defer stop()
+	ctx = withMasker(ctx, mk)
+	stdout, stderr = out, errOut
 	root := newRoot(stdout, stderr)
 	root.SetArgs(args)
+	// Until a command starts its work, every error is cobra's about the
+	// command line (unknown command, flag or argument): a usage error.
+	started := false
+	root.PersistentPreRun = func(*cobra.Command, []string) { started = true }
 	err := root.ExecuteContext(ctx)
+	if err != nil && !started {
+		err = usageError{err}
+	}
 	return exitCode(err, stderr)
 }
 
+// exitCode maps the error a command returned to the process's exit code,
+// printing it. Only errors known to mean something decide 1, 2 or 3; any
+// other is an internal error, said as such (exit 3: there is no verdict),
+// never passed off as an unreachable target.
 func exitCode(err error, stderr io.Writer) int {
 	var se *scenario.Error
 	var ue usageError
+	var pe *fs.PathError
+	var we writeError
 	switch {
 	case err == nil:
 		return exitPass
@@ -58,14 +80,21 @@ func exitCode(err error, stderr io.Writer) int {
 		return exitFail
 	case errors.Is(err, errNoVerdict):
 		return exitNoTrust
+	case errors.Is(err, errInterrupted):
+		fmt.Fprintf(stderr, "tailgate: %v\n", err)
+		return exitNoTrust
+	case errors.As(err, &we):
+		// The outputs the user asked for are missing; each failure has been
+		// reported already, and the verdict printed.
+		return we.code()
 	case errors.As(err, &se):
 		fmt.Fprintln(stderr, se.Error())
 		return exitInvalid
-	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "tailgate: %v\n", ue)
+	case errors.As(err, &ue), errors.As(err, &pe):
+		fmt.Fprintf(stderr, "tailgate: %v\n", err)
 		return exitInvalid
 	}
-	fmt.Fprintf(stderr, "tailgate: %v\n", err)
+	fmt.Fprintf(stderr, "tailgate: internal error (no verdict; please report it): %v\n", err)
 	return exitNoTrust
 }
 
@@ -80,6 +109,8 @@ Exit codes: 0 within budget, 1 over budget, 2 invalid input, 3 no trustworthy ve
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.Version = version()
+	root.SetVersionTemplate("tailgate {{.Version}}\n")
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
@@ -92,6 +123,7 @@ Exit codes: 0 within budget, 1 over budget, 2 invalid input, 3 no trustworthy ve
 		newReportCmd(),
 		newMergeCmd(),
 		newPlotCmd(),
+		newVersionCmd(),
 	)
 	return root
 }

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -23,16 +25,41 @@ type outputFlags struct {
 
 func (o *outputFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&o.format, "format", "text", "output format: text, json or markdown")
-	cmd.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "print nothing; the exit code is the verdict")
+	cmd.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "no progress and no notes on stderr; the result still prints in the chosen format")
 	cmd.Flags().StringVar(&o.out, "out", "", "directory for artifacts: report.json, report.md, junit.xml, report.html, run.hlog, <line>.hgrm, plots")
 }
 
+// check validates the flags and makes sure --out can be written, before
+// any work: a run must not be wasted on a place its report cannot go.
 func (o *outputFlags) check() error {
 	switch o.format {
 	case "text", "json", "markdown":
+	default:
+		return usagef("--format %q: use text, json or markdown", o.format)
+	}
+	if o.out == "" {
 		return nil
 	}
-	return usagef("--format %q: use text, json or markdown", o.format)
+	if err := os.MkdirAll(o.out, 0o755); err != nil {
+		return usagef("--out %s: %v", o.out, unwrapPath(err))
+	}
+	probe, err := os.CreateTemp(o.out, ".tailgate-probe-*")
+	if err != nil {
+		return usagef("--out %s: cannot write there: %v", o.out, unwrapPath(err))
+	}
+	probe.Close()
+	os.Remove(probe.Name())
+	return nil
+}
+
+// unwrapPath drops the path an *fs.PathError repeats, when the message
+// names it already.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // measured is everything a judged run or simulation leaves behind: the
@@ -41,22 +68,66 @@ type measured struct {
 	sc  *scenario.Scenario
 	rec *histogram.Recorder
 	res *budget.Result
+	// failed counts outputs that already failed during the run (the
+	// interval log); they were reported on stderr.
+	failed int
 }
 
 // emit prints the result and writes the artifacts, then returns the error
-// that carries the verdict's exit code.
-func (o *outputFlags) emit(stdout io.Writer, m measured) error {
-	if !o.quiet {
-		if err := render(stdout, o.format, m.res); err != nil {
-			return err
+// that carries the verdict's exit code. Outputs never change the verdict:
+// one that cannot be written (a closed stdout, a full disk) is reported on
+// stderr and the others are still written; the exit code stays the
+// verdict's, except that a pass whose outputs are missing exits 2.
+func (o *outputFlags) emit(stdout, stderr io.Writer, m measured) error {
+	failed := m.failed
+	fail := func(what string, err error) {
+		if err != nil {
+			fmt.Fprintf(stderr, "tailgate: %s: %v\n", what, err)
+			failed++
 		}
 	}
+	fail("printing the result", render(stdout, o.format, m.res))
 	if o.out != "" {
-		if err := writeArtifacts(o.out, m); err != nil {
-			return fmt.Errorf("writing artifacts to %s: %w", o.out, err)
+		for _, err := range writeArtifacts(o.out, m) {
+			fail("writing artifacts to "+o.out, err)
 		}
 	}
-	return verdictError(m.res)
+	v := verdictError(m.res)
+	if failed > 0 {
+		return writeError{verdict: exitOf(v), failed: failed}
+	}
+	return v
+}
+
+// writeError says that outputs the user asked for could not be written.
+// Each failure has been reported; verdict is the judged exit code.
+type writeError struct {
+	verdict int
+	failed  int
+}
+
+func (e writeError) Error() string {
+	return fmt.Sprintf("%d output(s) could not be written", e.failed)
+}
+
+// code is the exit code: the verdict's, or 2 for a pass whose outputs
+// are missing.
+func (e writeError) code() int {
+	if e.verdict == exitPass {
+		return exitInvalid
+	}
+	return e.verdict
+}
+
+// exitOf is the exit code a verdict error stands for.
+func exitOf(err error) int {
+	switch {
+	case errors.Is(err, errGateFailed):
+		return exitFail
+	case errors.Is(err, errNoVerdict):
+		return exitNoTrust
+	}
+	return exitPass
 }
 
 // ticker returns what a run calls every second: the interval log when
@@ -67,12 +138,9 @@ func (o *outputFlags) ticker(sc *scenario.Scenario, sched *scenario.Schedule, st
 	var ticks []func(load.Tick)
 	closeLog := func() error { return nil }
 	if o.out != "" {
-		if err := os.MkdirAll(o.out, 0o755); err != nil {
-			return nil, nil, usagef("--out %s: %v", o.out, err)
-		}
 		tick, closer, err := openIntervalLogOf(o.out, sc, sched)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, usagef("--out %s: %v", o.out, err)
 		}
 		if tick != nil {
 			ticks = append(ticks, tick)
@@ -80,7 +148,7 @@ func (o *outputFlags) ticker(sc *scenario.Scenario, sched *scenario.Schedule, st
 		}
 	}
 	if !o.quiet {
-		if p := newProgress(stderr, sc); p != nil {
+		if p := newProgress(stderr, sc, sched); p != nil {
 			ticks = append(ticks, p)
 		}
 	}

@@ -69,7 +69,7 @@ func (c *plotCmd) Run(path string, stdout io.Writer) error {
 	if sc != nil {
 		m.res = judgeLog(sc, l)
 	}
-	figs, err := figuresOf(c.out, m, l)
+	figs, err := figuresOf(c.out, m, l, maskerFor(sc))
 	if !c.quiet {
 		for _, f := range figs {
 			fmt.Fprintf(stdout, "%s: %s\n", filepath.Join(c.out, f.File), f.Title)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -22,19 +23,27 @@ const plainEvery = 5 * time.Second
 // newProgress returns what reports a run's progress on w (stderr, so stdout
 // stays the report): on a terminal, one status line redrawn in place every
 // tick and cleared at the end; elsewhere, a plain line every plainEvery.
-func newProgress(w io.Writer, sc *scenario.Scenario) func(load.Tick) {
-	return newProgressFor(w, sc).tick
+func newProgress(w io.Writer, sc *scenario.Scenario, sched *scenario.Schedule) func(load.Tick) {
+	return newProgressFor(w, sc, sched).tick
 }
 
-func newProgressFor(w io.Writer, sc *scenario.Scenario) *progress {
-	var total time.Duration
-	for _, seg := range sc.Traffic {
-		total += seg.Duration()
+// newProgressFor reports the run of sched (a shard's plan in a distributed
+// run; nil means sc's own).
+func newProgressFor(w io.Writer, sc *scenario.Scenario, sched *scenario.Schedule) *progress {
+	if sched == nil {
+		sched = sc.Schedule()
 	}
 	// Only a terminal (safety.go's test: a character device, not /dev/null)
 	// can redraw a line.
-	f, ok := w.(*os.File)
-	return &progress{w: w, live: ok && isTerminal(f), total: total, every: plainEvery}
+	live := false
+	if mw, ok := w.(*maskWriter); ok {
+		w := mw.w
+		f, ok := w.(*os.File)
+		live = ok && isTerminal(f)
+	} else if f, ok := w.(*os.File); ok {
+		live = isTerminal(f)
+	}
+	return &progress{w: w, live: live, sched: sched, cur: sched.Cursor(), total: sched.Duration(), every: plainEvery}
 }
 
 // progress turns ticks into status lines. Ticks come from one goroutine, so
@@ -42,6 +51,8 @@ func newProgressFor(w io.Writer, sc *scenario.Scenario) *progress {
 type progress struct {
 	w     io.Writer
 	live  bool
+	sched *scenario.Schedule
+	cur   *scenario.Cursor
 	total time.Duration
 	every time.Duration
 
@@ -49,6 +60,7 @@ type progress struct {
 	width    int                     // live: length of the line on screen
 	lastAt   time.Duration           // when the previous tick was
 	lastSent int64                   // requests issued by the previous tick
+	planned  int64                   // requests planned before the previous tick
 	totals   *hdrhistogram.Histogram // the run's totals so far, from the ticks' intervals
 }
 
@@ -92,15 +104,26 @@ func (p *progress) status(t load.Tick) string {
 	if p.totals != nil && p.totals.TotalCount() > 0 {
 		p99 = report.Millis(float64(histogram.ValueAt(p.totals, 99)) / float64(time.Millisecond))
 	}
-	// Requests issued: finished or still in flight. The rate is over the
-	// last interval, what the generator is doing now.
+	// Requests issued (finished or still in flight) against requests
+	// planned, both over the last interval: what the generator is doing
+	// now, and what the plan asked of it in the same window.
 	issued := sent + t.InFlight
-	rate := 0.0
+	planned := p.plannedBefore(t.Elapsed)
+	rate, plannedRate := 0.0, 0.0
 	if dt := t.Elapsed - p.lastAt; dt > 0 {
 		rate = float64(issued-p.lastSent) / dt.Seconds()
+		plannedRate = float64(planned-p.planned) / dt.Seconds()
 	}
-	p.lastAt, p.lastSent = t.Elapsed, issued
+	p.lastAt, p.lastSent, p.planned = t.Elapsed, issued, planned
 	return fmt.Sprintf("%s/%s  %s/s (planned %s/s)  in flight %d  errors %d (%s)  p99 total %s",
 		report.Seconds(t.Elapsed.Seconds()), report.Seconds(p.total.Seconds()),
-		report.Rate(rate), report.Rate(t.PlannedRate), t.InFlight, errs, report.Share(errs, sent), p99)
+		report.Rate(rate), report.Rate(plannedRate), t.InFlight, errs, report.Share(errs, sent), p99)
+}
+
+// plannedBefore counts the requests the plan sends before d.
+func (p *progress) plannedBefore(d time.Duration) int64 {
+	n := p.sched.Requests()
+	// Intended times only grow: search from where the last window ended.
+	lo := p.planned
+	return lo + int64(sort.Search(int(n-lo), func(i int) bool { return p.cur.At(lo+int64(i)) >= d }))
 }

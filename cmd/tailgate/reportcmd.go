@@ -69,7 +69,7 @@ func (c *reportCmd) Run(_ context.Context, path string, stdout, stderr io.Writer
 			return fmt.Errorf("writing artifacts to %s: %w", c.output.out, err)
 		}
 	}
-	return c.output.emit(stdout, measured{sc: sc, rec: l.Rec, res: res})
+	return c.output.emit(stdout, stderr, measured{sc: sc, rec: l.Rec, res: res})
 }
 
 // judgeLog judges a log as the run that wrote it was judged.

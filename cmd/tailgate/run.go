@@ -50,6 +50,7 @@ func (c *runCmd) Run(ctx context.Context, path string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
+	maskerOf(ctx).add(sc.Secrets)
 	if err := c.safety.check(ctx, sc, c.output.quiet, stderr); err != nil {
 		return err
 	}
@@ -82,8 +83,12 @@ func (c *runCmd) Run(ctx context.Context, path string, stdout, stderr io.Writer)
 	}
 	opt.OnTick = tick
 	out, err := load.Run(ctx, sc, opt)
-	if cerr := closeLog(); err == nil && cerr != nil {
-		err = fmt.Errorf("writing the interval log: %w", cerr)
+	// A log that failed mid-run (a full disk) is reported and the run is
+	// judged all the same: the verdict comes from memory, not the file.
+	logFailed := 0
+	if cerr := closeLog(); cerr != nil {
+		fmt.Fprintf(stderr, "tailgate: writing the interval log: %v\n", cerr)
+		logFailed = 1
 	}
 	if err != nil {
 		return err
@@ -101,5 +106,5 @@ func (c *runCmd) Run(ctx context.Context, path string, stdout, stderr io.Writer)
 		Started:         time.Now().Add(-out.Elapsed),
 		Schedule:        opt.Schedule,
 	})
-	return c.output.emit(stdout, measured{sc: sc, rec: out.Rec, res: res})
+	return c.output.emit(stdout, stderr, measured{sc: sc, rec: out.Rec, res: res, failed: logFailed})
 }

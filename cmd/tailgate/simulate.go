@@ -61,7 +61,7 @@ func (c *simulateCmd) Run(ctx context.Context, path string, stdout, stderr io.Wr
 	}
 	out := sim.Run(sc)
 	res := sim.Judge(sc, out)
-	verdict := c.output.emit(stdout, measured{sc: sc, rec: out.Rec, res: res})
+	verdict := c.output.emit(stdout, stderr, measured{sc: sc, rec: out.Rec, res: res})
 	if verdict != nil && !errors.Is(verdict, errGateFailed) && !errors.Is(verdict, errNoVerdict) {
 		return verdict
 	}

@@ -48,7 +48,7 @@ func Distribution(title string, curves []Curve) (*Figure, error) {
 		}
 	}
 	if most == 0 {
-		return nil, errorf("%s: no samples to draw", title)
+		return nil, fmt.Errorf("%s: %w", title, ErrNothingToDraw)
 	}
 	xMax := math.Pow(10, math.Ceil(math.Log10(float64(most))))
 	xMax = min(max(xMax, 100), 1e6)
@@ -102,7 +102,7 @@ func Distribution(title string, curves []Curve) (*Figure, error) {
 		}
 	}
 	if drawn == 0 {
-		return nil, errorf("%s: no samples to draw", title)
+		return nil, fmt.Errorf("%s: %w", title, ErrNothingToDraw)
 	}
 	if len(marks) > 0 {
 		p.Add(budgetMarks(marks))

@@ -4,6 +4,7 @@
 package plot
 
 import (
+	"errors"
 	"fmt"
 	"image/color"
 	"io"
@@ -291,5 +292,9 @@ func niceStep(x float64) float64 {
 	}
 	return 10 * e
 }
+
+// ErrNothingToDraw is returned for a figure whose data is empty (no
+// samples): there is no plot, and nothing went wrong.
+var ErrNothingToDraw = errors.New("plot: no samples to draw")
 
 func errorf(format string, args ...any) error { return fmt.Errorf("plot: "+format, args...) }
