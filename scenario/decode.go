@@ -3,7 +3,6 @@ package scenario
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -93,7 +92,8 @@ func caretIndent(src string, col int) string {
 }
 
 // Load reads, decodes and validates the scenario at path. Any problem is an
-// *Error naming path:line:col.
+// *Error naming path:line:col. The file must be a regular file of at most
+// 1 MiB: a named pipe, a device or a directory is refused without reading.
 func Load(path string) (*Scenario, error) {
 	data, err := readLimited(path)
 	if err != nil {
@@ -102,24 +102,21 @@ func Load(path string) (*Scenario, error) {
 	return Parse(path, data)
 }
 
+// readLimited reads a scenario file. Its error says what is wrong without
+// the path, which the *Error it goes into names.
 func readLimited(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, unwrapPathError(err) // the *PathError repeats the path
+	data, err := readFile(path, "scenario file", maxFileSize)
+	if fe := (*FileError)(nil); errors.As(err, &fe) {
+		return nil, reasonOnly{fe}
 	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if info.IsDir() {
-		return nil, errors.New("is a directory, not a scenario file")
-	}
-	if info.Size() > maxFileSize {
-		return nil, fmt.Errorf("file is %d bytes; a scenario may be at most %d", info.Size(), maxFileSize)
-	}
-	return os.ReadFile(path)
+	return data, err
 }
+
+// reasonOnly is a *FileError said without its path.
+type reasonOnly struct{ fe *FileError }
+
+func (r reasonOnly) Error() string { return r.fe.Reason() }
+func (r reasonOnly) Unwrap() error { return r.fe }
 
 // Parse decodes and validates a scenario held in data; file names it in errors
 // and anchors body_file paths.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"unicode/utf8"
 )
 
 // expand replaces ${VAR} with the variable's value from the environment and
@@ -63,9 +64,14 @@ func validEnvName(s string) bool {
 	return true
 }
 
+// clip shortens s to 20 bytes for a message, on a character boundary.
 func clip(s string) string {
-	if len(s) > 20 {
-		return s[:20] + "…"
+	if len(s) <= 20 {
+		return s
 	}
-	return s
+	n := 20
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }

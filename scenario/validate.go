@@ -26,7 +26,6 @@ const (
 	maxWorkers     = 1_000_000
 	maxTokens      = 1_000_000
 	maxDelay       = time.Hour
-	maxBodySize    = 64 << 20
 )
 
 type checker struct {
@@ -136,12 +135,17 @@ func (c *checker) target(sc *Scenario, dir string) {
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(dir, p)
 		}
-		data, err := readBody(p)
+		data, err := ReadFile(p, "body file")
 		if err != nil {
 			c.add("target.body_file", "%s", err)
 			return
 		}
 		t.Body = string(data)
+		if !IsText(data) {
+			// Binary (an image, protobuf): sent byte for byte. A "${" in it
+			// is data, not a variable.
+			return
+		}
 	}
 	exp, secrets, err := expand(t.Body)
 	if err != nil {
@@ -163,24 +167,6 @@ func (s *Scenario) addSecrets(values []string) {
 			s.Secrets = append(s.Secrets, v)
 		}
 	}
-}
-
-func readBody(path string) ([]byte, error) {
-	info, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("cannot read %s: %v", path, unwrapPathError(err))
-	}
-	if info.IsDir() {
-		return nil, fmt.Errorf("%s is a directory", path)
-	}
-	if info.Size() > maxBodySize {
-		return nil, fmt.Errorf("%s is %d bytes; a body may be at most %d", path, info.Size(), maxBodySize)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("cannot read %s: %v", path, unwrapPathError(err))
-	}
-	return data, nil
 }
 
 func unwrapPathError(err error) error {
