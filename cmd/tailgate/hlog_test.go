@@ -210,7 +210,7 @@ budget: {total: {p95: 100ms, p99: 200ms}, database: {p95: 10ms, p99: 40ms}, tls:
 	}
 	plots := filepath.Join(dir, "plots")
 	os.Mkdir(plots, 0o755)
-	figs, err := plotFigures(plots, measured{sc: sc, rec: l.Rec, res: judgeLog(sc, l)}, filepath.Join(out, fileRunHlog))
+	figs, err := plotFigures(plots, measured{sc: sc, rec: l.Rec, res: judgeLog(sc, l)}, filepath.Join(out, fileRunHlog), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

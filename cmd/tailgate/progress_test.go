@@ -31,9 +31,23 @@ func ticks(p *progress, n int) {
 	p.tick(snapshot(rec, time.Duration(n)*time.Second+100*time.Millisecond, true))
 }
 
+// progressOf reports a 12s plan given by traffic on w.
+func progressOf(t *testing.T, w *bytes.Buffer, live bool, every time.Duration, traffic string) *progress {
+	t.Helper()
+	sc, err := scenario.Parse("p.yaml", []byte("target: {url: embedded}\ntraffic:\n"+traffic+"budget: {total: {p99: 1s}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newProgressFor(w, sc, nil)
+	p.live, p.every = live, every
+	return p
+}
+
+const steady = "  - constant: {rate: 100/s, duration: 12s}\n"
+
 func TestProgressLive(t *testing.T) {
 	var b bytes.Buffer
-	p := &progress{w: &b, live: true, total: 12 * time.Second, every: plainEvery}
+	p := progressOf(t, &b, true, plainEvery, steady)
 	ticks(p, 3)
 	out := b.String()
 	frames := strings.Split(out, "\r")[1:]
@@ -54,7 +68,7 @@ func TestProgressLive(t *testing.T) {
 
 func TestProgressPlain(t *testing.T) {
 	var b bytes.Buffer
-	p := &progress{w: &b, live: false, total: 12 * time.Second, every: 5 * time.Second}
+	p := progressOf(t, &b, false, 5*time.Second, steady)
 	ticks(p, 12)
 	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
 	if len(lines) != 2 || !strings.HasPrefix(lines[0], "5.0s/12s  ") || !strings.HasPrefix(lines[1], "10s/12s  ") {
@@ -65,7 +79,7 @@ func TestProgressPlain(t *testing.T) {
 	}
 
 	b.Reset()
-	ticks(&progress{w: &b, every: 5 * time.Second}, 2)
+	ticks(progressOf(t, &b, false, 5*time.Second, steady), 2)
 	if b.Len() != 0 {
 		t.Errorf("a 2s run in CI prints no progress, got %q", b.String())
 	}
@@ -80,8 +94,30 @@ func TestProgressNotTerminal(t *testing.T) {
 	}
 	defer r.Close()
 	defer w.Close()
-	sc := &scenario.Scenario{}
-	if newProgressFor(w, sc).live || newProgressFor(&bytes.Buffer{}, sc).live {
+	sc, err := scenario.Parse("p.yaml", []byte("target: {url: embedded}\ntraffic:\n"+steady+"budget: {total: {p99: 1s}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if newProgressFor(w, sc, nil).live || newProgressFor(&bytes.Buffer{}, sc, nil).live {
 		t.Error("a pipe or a buffer is taken for a terminal")
+	}
+}
+
+// TestProgressPlannedOverTheSameWindow: the planned rate is the plan's
+// over the window the achieved rate is measured on, not its rate at the
+// tick: on a ramp from 0 to 120/s over 12s, the first second plans 5/s on
+// average while the ramp's rate at 1s is 10/s.
+func TestProgressPlannedOverTheSameWindow(t *testing.T) {
+	var b bytes.Buffer
+	p := progressOf(t, &b, true, plainEvery, "  - ramp: {from: 0/s, to: 120/s, duration: 12s}\n")
+	rec := histogram.NewRecorder(10)
+	rec.KeepIntervals()
+	for s := 1; s <= 3; s++ {
+		tk := snapshot(rec, time.Duration(s)*time.Second, false)
+		line := p.status(tk)
+		want := []string{"(planned 5/s)", "(planned 15/s)", "(planned 25/s)"}[s-1]
+		if !strings.Contains(line, want) {
+			t.Errorf("at %ds: %q, want %s", s, line, want)
+		}
 	}
 }
