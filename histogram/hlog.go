@@ -8,7 +8,7 @@ package histogram
 //	#[Histogram log format version 1.3]
 //	#[StartTime: 1700000000.123 (seconds since epoch), 2023-11-14T22:13:20.123Z]
 //	#[BaseTime: 1700000000.123 (seconds since epoch)]
-//	#tailgate header {"format":"tailgate.hlog/v1","scenario":"llm-chat","mode":"run","planned":4800,"planned_duration_s":60}
+//	#tailgate header {"format":"tailgate.hlog/v1","scenario":"llm-chat","mode":"run","planned":1600,"planned_duration_s":60,"identity":"plan1-330aa3696f8670ac","seed":7,"shard":"0/3","start":"2023-11-14T22:13:20Z","run_id":"9b1f…"}
 //	"StartTimestamp","Interval_Length","Interval_Max","Interval_Compressed_Histogram"
 //	Tag=total,0.000,1.001,412.671,HISTFAAAAEV42pNpmSzMwMDAxAAB…
 //	Tag=server-timing:db,0.000,1.001,61.055,HISTFAAAAD…
@@ -70,6 +70,133 @@ type LogHeader struct {
 	// Merged counts the logs `tailgate merge` combined into this one; 0 for
 	// a log one run wrote.
 	Merged int `json:"merged,omitempty"`
+
+	// Identity names the plan the log is of (scenario.Scenario.Identity):
+	// the logs of one distributed run share it. "" in a log written before
+	// logs recorded it.
+	Identity string `json:"identity,omitempty"`
+	// Seed is the scenario's seed, which every shard of a plan shares.
+	Seed *uint64 `json:"seed,omitempty"`
+	// Shard is "i/N" in the log of one shard of a distributed run (tailgate
+	// run --shard i/N); "" for a whole run and for a merged log.
+	Shard string `json:"shard,omitempty"`
+	// Shards lists, in order, the shards of ShardCount a merged log holds.
+	Shards     []int `json:"shards,omitempty"`
+	ShardCount int   `json:"shard_count,omitempty"`
+	// Start is when the plan began: --start-at when the run was given one,
+	// else the run's start.
+	Start *time.Time `json:"start,omitempty"`
+	// RunID is random per run: two logs with one RunID are one run (a log
+	// given twice, or a copy). A merged log of shards has none.
+	RunID string `json:"run_id,omitempty"`
+}
+
+// Part is what of its plan a log holds: shards Shards (in order) of N, or
+// shard 0 of 1 for a whole run. known is false for a log that does not say
+// (written before logs recorded their identity).
+func (h *LogHeader) Part() (shards []int, n int, known bool) {
+	switch {
+	case h.Identity == "":
+		return nil, 0, false
+	case len(h.Shards) > 0:
+		return h.Shards, h.ShardCount, true
+	case h.Shard != "":
+		i, n, err := ParseShard(h.Shard)
+		if err != nil {
+			return nil, 0, false // checked when the header was read
+		}
+		return []int{i}, n, true
+	}
+	return []int{0}, 1, true
+}
+
+// Missing lists the shards of its plan a log lacks, of n; none when it
+// holds the whole plan or does not say what it holds.
+func (h *LogHeader) Missing() (missing []int, n int) {
+	shards, n, known := h.Part()
+	if !known {
+		return nil, 0
+	}
+	for i := range n {
+		if !slices.Contains(shards, i) {
+			missing = append(missing, i)
+		}
+	}
+	return missing, n
+}
+
+// Incomplete says which shards of its plan a log lacks ("shards 1/3 and
+// 2/3 are missing"); "" when it holds the whole plan, or does not say.
+func (h *LogHeader) Incomplete() string {
+	missing, n := h.Missing()
+	switch len(missing) {
+	case 0:
+		return ""
+	case 1:
+		return fmt.Sprintf("shard %d/%d is missing", missing[0], n)
+	}
+	return "shards " + ShardList(missing, n) + " are missing"
+}
+
+// ShardList names shards of n for a person: "1/3", "1/3 and 2/3",
+// "0/4, 1/4 and 3/4"; past a dozen, the first ones and how many more.
+func ShardList(shards []int, n int) string {
+	const most = 12
+	names := make([]string, 0, min(len(shards), most))
+	for _, i := range shards[:min(len(shards), most)] {
+		names = append(names, fmt.Sprintf("%d/%d", i, n))
+	}
+	switch {
+	case len(shards) > most:
+		return strings.Join(names, ", ") + fmt.Sprintf(" and %d more", len(shards)-most)
+	case len(names) == 1:
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
+
+// ParseShard reads a shard as "i/N", with 0 ≤ i < N.
+func ParseShard(s string) (i, n int, err error) {
+	a, b, ok := strings.Cut(s, "/")
+	if !ok {
+		return 0, 0, errors.New("want i/N, like 0/4")
+	}
+	i, err1 := strconv.Atoi(a)
+	n, err2 := strconv.Atoi(b)
+	switch {
+	case err1 != nil || err2 != nil:
+		return 0, 0, errors.New("want i/N with whole numbers, like 0/4")
+	case n < 1:
+		return 0, 0, errors.New("N must be at least 1")
+	case i < 0 || i >= n:
+		return 0, 0, fmt.Errorf("i must be from 0 to N−1 = %d", n-1)
+	}
+	return i, n, nil
+}
+
+// checkPart refuses a header whose shards do not make sense, so that no
+// reader has to.
+func (h *LogHeader) checkPart() error {
+	if h.Shard != "" {
+		if len(h.Shards) > 0 {
+			return errors.New("tailgate header: both shard and shards")
+		}
+		if _, _, err := ParseShard(h.Shard); err != nil {
+			return fmt.Errorf("tailgate header: shard %q: %w", h.Shard, err)
+		}
+	}
+	if len(h.Shards) == 0 {
+		return nil
+	}
+	if h.ShardCount < 1 {
+		return errors.New("tailgate header: shards without shard_count")
+	}
+	for k, i := range h.Shards {
+		if i < 0 || i >= h.ShardCount || (k > 0 && i <= h.Shards[k-1]) {
+			return fmt.Errorf("tailgate header: shards %v of %d: want shards from 0 to %d, in order, each once", h.Shards, h.ShardCount, h.ShardCount-1)
+		}
+	}
+	return nil
 }
 
 // IntervalCounts is what happened to requests in one interval, beside the
@@ -456,6 +583,9 @@ func (lr *LogReader) parseRecord(s string) error {
 		}
 		if h.Format != LogFormat {
 			return fmt.Errorf("tailgate header: format %q, this tailgate reads %q", h.Format, LogFormat)
+		}
+		if err := h.checkPart(); err != nil {
+			return err
 		}
 		m.Header = &h
 	case recInterval:
