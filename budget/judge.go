@@ -317,7 +317,7 @@ func plan(sc *scenario.Scenario, s *scenario.Schedule) Plan {
 	if s == nil {
 		s = sc.Schedule()
 	}
-	p := Plan{Seed: sc.SeedValue(), Requests: s.Requests(), DurationS: s.Duration().Seconds(),
+	p := Plan{Seed: sc.SeedValue(), Identity: sc.Identity(), Requests: s.Requests(), DurationS: s.Duration().Seconds(),
 		MeanRate: s.MeanRate(), PeakRate: s.PeakRate(), Segments: []PlanSegment{}}
 	for _, g := range s.Segments() {
 		p.Segments = append(p.Segments, PlanSegment{Kind: g.Kind, StartS: g.Start.Seconds(),

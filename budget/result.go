@@ -53,10 +53,10 @@ type Requests struct {
 	Responses int64 `json:"responses"`
 	// Redirects counts 3xx responses (not followed); FirstLocation is the
 	// first one's Location.
-	Redirects      int64   `json:"redirects,omitempty"`
-	FirstLocation  string  `json:"first_location,omitempty"`
-	DurationS      float64 `json:"duration_s"` // planned duration, seconds
-	ElapsedS       float64 `json:"elapsed_s"`  // wall time of the run, seconds
+	Redirects     int64   `json:"redirects,omitempty"`
+	FirstLocation string  `json:"first_location,omitempty"`
+	DurationS     float64 `json:"duration_s"` // planned duration, seconds
+	ElapsedS      float64 `json:"elapsed_s"`  // wall time of the run, seconds
 }
 
 // Line is the verdict of one budget line.
@@ -172,7 +172,11 @@ type Phase struct {
 
 // Plan is the traffic the scenario asked for.
 type Plan struct {
-	Seed      uint64        `json:"seed"`
+	Seed uint64 `json:"seed"`
+	// Identity names the scenario's whole plan and requests
+	// (scenario.Scenario.Identity), its budget aside: two reports with
+	// different identities are of different experiments.
+	Identity  string        `json:"identity,omitempty"`
 	Requests  int64         `json:"requests"`
 	DurationS float64       `json:"duration_s"`
 	MeanRate  float64       `json:"mean_rate"` // per second
