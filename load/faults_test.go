@@ -61,7 +61,7 @@ func TestMalformedServerTiming(t *testing.T) {
 		values  []string
 		sources []string // server-timing sources expected, sorted
 	}{
-		{"garbage", []string{";;==,,;dur", `"";dur=1`, "@@@;dur=1, ;dur=5, db;dur=, app;dur=1e400, x;dur=-3, y;dur=NaN, z;dur=0x10"}, nil},
+		{"garbage", []string{";;==,,;dur", `"";dur=1`, "@@@;dur=1, ;dur=5, db;dur=, app;dur=1e400x, x;dur=-3, y;dur=NaN, z;dur=0x10"}, nil},
 		{"unterminated quote", []string{`db;desc="never closed;dur=5, cache;dur=1`}, nil},
 		{"huge", []string{"db;desc=\"" + strings.Repeat("x", 200<<10) + "\";dur=7"}, []string{"server-timing:db"}},
 		// A 100 KB name is a valid token, and kept as a source; whether it
@@ -191,9 +191,13 @@ func TestStreamCutMidEvent(t *testing.T) {
 					t.Errorf("%s recorded for failed streams", src)
 				}
 			}
-			// Nothing succeeded: no verdict to trust.
-			if res := judge(sc, out); res.Verdict != budget.Invalid {
-				t.Errorf("verdict %s, want invalid", res.Verdict)
+			// Nothing succeeded, but the target answered every request: it
+			// broke, and the gate fails (exit 1), not "could not judge".
+			if c.Responses != 5 {
+				t.Errorf("%d responses, want the 5 streams that began", c.Responses)
+			}
+			if res := judge(sc, out); res.Verdict != budget.Fail {
+				t.Errorf("verdict %s (%v), want fail", res.Verdict, res.Reasons)
 			}
 		})
 	}
@@ -241,7 +245,8 @@ func faultServer() *httptest.Server {
 
 // TestFaultServer: a run against a target failing in every way goes on to
 // the end, counts each failure in its class, records timings only of the
-// requests that succeeded, and is judged over budget (exit 1), not invalid.
+// requests that succeeded (and the total of those given up at the
+// timeout), and is judged over budget (exit 1), not invalid.
 func TestFaultServer(t *testing.T) {
 	srv := faultServer()
 	defer srv.Close()
@@ -261,8 +266,9 @@ func TestFaultServer(t *testing.T) {
 	if c.Sent != 60 || c.OK != 10 || c.Errors != 50 || fmt.Sprint(c.ByClass) != fmt.Sprint(want) {
 		t.Errorf("counts %+v, want 60 sent, 10 ok, errors %v", c, want)
 	}
-	if _, n, _ := out.Rec.Percentile(scenario.SourceTotal, 50); n != 10 {
-		t.Errorf("%d total samples, want the 10 successes", n)
+	// The hangs count at the 300ms timeout they were given up at.
+	if _, n, _ := out.Rec.Percentile(scenario.SourceTotal, 50); n != 20 {
+		t.Errorf("%d total samples, want the 10 successes and the 10 timeouts", n)
 	}
 	if _, n, _ := out.Rec.Percentile("server-timing:db", 50); n != 10 {
 		t.Errorf("%d database samples, want 10", n)
@@ -285,7 +291,8 @@ func TestFaultServer(t *testing.T) {
 
 // TestHalfFailing: a target that fails every other request is over an
 // error budget of 1% (fail, exit 1) and within one of 60% (pass); one that
-// fails every request gives no verdict (invalid, exit 3).
+// answers every request with a failure fails too (exit 1: it broke); only
+// one that never answers gives no verdict (invalid, exit 3).
 func TestHalfFailing(t *testing.T) {
 	half := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if seq, _ := strconv.Atoi(r.Header.Get(seqHeader)); seq%2 == 1 {
@@ -303,7 +310,8 @@ func TestHalfFailing(t *testing.T) {
 	}{
 		{"over the error budget", half.URL, "{total: {p99: 2s}, errors: 1%}", budget.Fail},
 		{"within the error budget", half.URL, "{total: {p99: 2s}, errors: 60%}", budget.Pass},
-		{"nothing succeeds", all.URL, "{total: {p99: 2s}, errors: 100%}", budget.Invalid},
+		{"nothing succeeds", all.URL, "{total: {p99: 2s}, errors: 1%}", budget.Fail},
+		{"nothing answers", refusedURL(t), "{total: {p99: 2s}, errors: 100%}", budget.Invalid},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -321,6 +329,18 @@ func TestHalfFailing(t *testing.T) {
 			}
 		})
 	}
+}
+
+// refusedURL is the URL of a port on which nothing listens.
+func refusedURL(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return "http://" + addr + "/"
 }
 
 // TestNothingOutlivesAnInterruptedRun: requests abandoned by an interrupted

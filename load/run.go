@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/tls"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -125,7 +126,8 @@ func Run(ctx context.Context, sc *scenario.Scenario, opt Options) (*Outcome, err
 	// The watchdog ends requests past target.timeout, and abandons those
 	// still in flight when an interrupted run has drained long enough.
 	watch := newWatchdog(sc.Target.Timeout.D())
-	tracing := &transport{base: base, watch: watch, sse: sc.Target.Stream == scenario.StreamSSE, now: time.Now}
+	budgeted := budgetedMetrics(sc.Budget.Lines)
+	tracing := &transport{base: base, watch: watch, sse: sc.Target.Stream == scenario.StreamSSE, now: time.Now, keep: budgeted}
 
 	engine := sc.Engine
 	if engine == "" {
@@ -150,7 +152,8 @@ func Run(ctx context.Context, sc *scenario.Scenario, opt Options) (*Outcome, err
 	rec := histogram.NewRecorder(histogram.TailSize(sched.Requests()))
 	out := &Outcome{Rec: rec, Planned: sched.Requests(), PlannedDuration: sched.Duration(), Engine: engine}
 	rr := newRecorder(rec, sc.Target.Stream == scenario.StreamSSE)
-	rr.keepMetrics(sc.Budget.Lines)
+	rr.timeout = sc.Target.Timeout.D()
+	rr.keepMetrics(budgeted)
 	var eng interface {
 		attack(done <-chan struct{}, sched *scenario.Schedule, began time.Time)
 		inFlight() int64
@@ -281,6 +284,7 @@ type recorder struct {
 	names    map[string]string // Server-Timing name → source, so recording does not allocate
 	budgeted int               // names reserved for budget lines
 	parts    []histogram.Part  // scratch for tail attribution
+	timeout  time.Duration     // target.timeout, for the message of a request that timed out
 }
 
 func newRecorder(rec *histogram.Recorder, sse bool) *recorder {
@@ -307,15 +311,25 @@ func (r *recorder) metricSource(name string) string {
 	return src
 }
 
+// budgetedMetrics lists the Server-Timing names that budget lines measure
+// (server-timing:NAME sources), once each.
+func budgetedMetrics(lines []scenario.Line) []string {
+	var names []string
+	for _, l := range lines {
+		if name, ok := strings.CutPrefix(l.Source, scenario.ServerTimingPrefix); ok && !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
 // keepMetrics reserves the Server-Timing names the budget measures, so the
 // bound on names never drops one a line judges.
-func (r *recorder) keepMetrics(lines []scenario.Line) {
-	for _, l := range lines {
-		if name, ok := strings.CutPrefix(l.Source, scenario.ServerTimingPrefix); ok {
-			if _, seen := r.names[name]; !seen {
-				r.names[name] = l.Source
-				r.budgeted++
-			}
+func (r *recorder) keepMetrics(names []string) {
+	for _, name := range names {
+		if _, seen := r.names[name]; !seen {
+			r.names[name] = scenario.ServerTimingPrefix + name
+			r.budgeted++
 		}
 	}
 }
@@ -324,7 +338,11 @@ func (r *recorder) keepMetrics(lines []scenario.Line) {
 // was meant to go out tr.Intended later: total runs from there
 // (coordinated-omission corrected), service from the actual send. Phases
 // are recorded for successful requests only, like every latency line;
-// failures are counted by class.
+// failures are counted by class, with each class's first message. A
+// request given up (timed out, or abandoned by an interrupted run) is the
+// exception: its total and service run to when it was given up, a lower
+// bound of what a user waited, so a hang shows in the tail instead of
+// leaving it.
 func (r *recorder) record(tr *Trace, began time.Time) {
 	rec := r.rec
 	rec.Counts.Sent++
@@ -337,13 +355,30 @@ func (r *recorder) record(tr *Trace, began time.Time) {
 	if tr.NewConn {
 		rec.Counts.NewConnections++
 	}
+	if tr.Code != 0 {
+		rec.Counts.Responses++
+	}
+	if tr.Code >= 300 && tr.Code < 400 {
+		rec.Counts.Redirects++
+		if rec.Counts.FirstLocation == "" && tr.Location != "" {
+			rec.Counts.FirstLocation = printable(tr.Location)
+		}
+	}
+	end := tr.End
+	total := end.Sub(intended)
 	if class := tr.failure(); class != "" {
 		rec.Error(string(class))
+		rec.NoteError(string(class), func() string { return tr.message(r.timeout) })
+		if class == ClassTimeout || class == ClassAbandoned {
+			rec.Record(scenario.SourceTotal, total)
+			rec.Record(scenario.SourceService, end.Sub(tr.Start))
+			if total > rec.Tail.Floor() {
+				rec.Tail.Offer(total, r.attribute(tr, lag))
+			}
+		}
 		return
 	}
 	rec.Counts.OK++
-	end := tr.End
-	total := end.Sub(intended)
 	rec.Record(scenario.SourceTotal, total)
 	rec.Record(scenario.SourceService, end.Sub(tr.Start))
 	if tr.NewConn {
@@ -410,7 +445,8 @@ func (r *recorder) attribute(tr *Trace, lag time.Duration) []histogram.Part {
 	var server time.Duration
 	for _, m := range tr.Metrics {
 		d := time.Duration(float64(m.Dur) * scale)
-		if src := r.metricSource(m.Name); src != "" {
+		// record has counted a name too many; only look it up here.
+		if src := r.names[m.Name]; src != "" {
 			add(src, d)
 			server += d
 		}
@@ -426,7 +462,8 @@ func (r *recorder) attribute(tr *Trace, lag time.Duration) []histogram.Part {
 }
 
 // failure classifies a request; "" means success (2xx or 3xx, body read
-// whole). Redirects are not followed: a 3xx is the response measured. A
+// whole). Redirects are not followed: a 3xx is the response measured (on
+// an event stream target, a protocol failure: see transport.send). A
 // final 1xx (101 to a request that asked for no upgrade) and a status
 // outside 100–599 are not HTTP a client can use: protocol.
 func (tr *Trace) failure() Class {

@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"testing"
 	"time"
 
@@ -39,6 +40,11 @@ func TestRecordAllocatesNothing(t *testing.T) {
 		Metrics: []Metric{{"db", 1500 * time.Microsecond}, {"queue", 100 * time.Microsecond}}}
 	warm := &Trace{Start: now, TTFB: time.Millisecond, First: now.Add(time.Millisecond), End: now.Add(2 * time.Millisecond)}
 	cold.Code, warm.Code = 200, 200
+	// Failures: a status (its message kept once), a redirect, and a
+	// timeout, which is a total sample.
+	failed := &Trace{Start: now, Code: 503, End: now.Add(time.Millisecond), req: &http.Request{Method: "GET", URL: &url.URL{Path: "/"}}}
+	redirect := &Trace{Start: now, Code: 302, Location: "/login", End: now.Add(time.Millisecond)}
+	timedOut := &Trace{Start: now, Err: errTimeout, Class: ClassTimeout, End: now.Add(time.Second), req: failed.req}
 	// Fill the histograms, name maps and the tail first: the first sample of
 	// a source makes its histogram, and the first k of the tail their copies
 	// of the parts, once a run.
@@ -47,8 +53,11 @@ func TestRecordAllocatesNothing(t *testing.T) {
 		cold.End, warm.End = now.Add(time.Duration(i)*time.Microsecond), now.Add(time.Duration(i)*time.Microsecond)
 		r.record(cold, now)
 		r.record(warm, now)
+		r.record(failed, now)
+		r.record(redirect, now)
+		r.record(timedOut, now)
 	}
-	for name, tr := range map[string]*Trace{"cold": cold, "warm": warm} {
+	for name, tr := range map[string]*Trace{"cold": cold, "warm": warm, "failed": failed, "redirect": redirect, "timed out": timedOut} {
 		if a := testing.AllocsPerRun(1000, func() {
 			i++
 			// Ever slower, so every request enters the tail.

@@ -2,14 +2,18 @@ package load
 
 import (
 	"context"
+	"errors"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/tailgate-dev/tailgate/histogram"
 	"github.com/tailgate-dev/tailgate/scenario"
 )
 
@@ -160,8 +164,17 @@ func TestFaultsAreClassified(t *testing.T) {
 			if c.Sent != 5 || c.Errors != 5 || c.ByClass[string(tc.want)] != 5 {
 				t.Errorf("counts %+v, want 5 errors of class %q", c, tc.want)
 			}
-			if h := out.Rec.Histogram(scenario.SourceTotal); h != nil && h.TotalCount() > 0 {
-				t.Errorf("failed requests recorded as latency samples")
+			// A request given up at its timeout is a latency sample at the
+			// time it was given up; any other failure is none.
+			var n int64
+			if h := out.Rec.Histogram(scenario.SourceTotal); h != nil {
+				n = h.TotalCount()
+			}
+			if want := map[bool]int64{true: 5}[tc.want == ClassTimeout]; n != want {
+				t.Errorf("%d total samples of 5 %s failures, want %d", n, tc.want, want)
+			}
+			if low, _, _ := out.Rec.Percentile(scenario.SourceTotal, 0); tc.want == ClassTimeout && low < 200*time.Millisecond {
+				t.Errorf("total minimum %v of requests given up at their 200ms timeout", low)
 			}
 		})
 	}
@@ -222,5 +235,54 @@ func TestSeqHeaderReachesTarget(t *testing.T) {
 		if !seen[i].Load() {
 			t.Errorf("request %d arrived without its sequence number", i)
 		}
+	}
+}
+
+// TestRecordCounts: every request with an HTTP response is a response,
+// whatever became of it; every 3xx a redirect, the first Location kept;
+// each class keeps its first message; a timeout is a total sample at the
+// time it was given up, timed from its intended send; other failures are
+// not samples.
+func TestRecordCounts(t *testing.T) {
+	rec := histogram.NewRecorder(10)
+	r := newRecorder(rec, false)
+	r.timeout = time.Second
+	began := time.Unix(1000, 0)
+	get := func(path string) *http.Request { return &http.Request{Method: "GET", URL: &url.URL{Path: path}} }
+	at := func(ms int) time.Time { return began.Add(time.Duration(ms) * time.Millisecond) }
+	for _, tr := range []*Trace{
+		{Code: 200, Start: at(0), End: at(5)},
+		{Code: 304, Start: at(10), End: at(11)}, // no Location
+		{Code: 302, Location: "/login", Start: at(20), End: at(21)},
+		{Code: 301, Location: "/elsewhere", Start: at(30), End: at(31)},
+		{Code: 404, req: get("/serch"), Start: at(40), End: at(41)},
+		{Code: 404, req: get("/other"), Start: at(50), End: at(51)},
+		{Code: 200, Err: errNoData, Class: ClassProtocol, Start: at(60), End: at(61)},
+		{Err: errors.New("dial tcp 127.0.0.1:1: connect: connection refused"), Class: ClassRefused, Start: at(70), End: at(70)},
+		// Meant for 100ms, sent 400ms late, given up a second later.
+		{Intended: 100 * time.Millisecond, Err: errTimeout, Class: ClassTimeout, req: get("/slow"), Start: at(500), End: at(1500)},
+	} {
+		r.record(tr, began)
+	}
+	c := rec.Counts
+	if c.Sent != 9 || c.OK != 4 || c.Responses != 7 || c.Redirects != 3 || c.FirstLocation != "/login" {
+		t.Errorf("sent %d, ok %d, responses %d, redirects %d to %q; want 9, 4, 7, 3 to /login",
+			c.Sent, c.OK, c.Responses, c.Redirects, c.FirstLocation)
+	}
+	want := map[string]string{
+		string(ClassHTTP4xx):  "404 Not Found on GET /serch",
+		string(ClassProtocol): "200 OK event stream ended without a data event",
+		string(ClassRefused):  "dial tcp 127.0.0.1:1: connect: connection refused",
+		string(ClassTimeout):  "no complete response within target.timeout (1s) on GET /slow",
+	}
+	if !maps.Equal(c.FirstError, want) {
+		t.Errorf("first messages %q, want %q", c.FirstError, want)
+	}
+	// Four successes and the timeout; its total runs from 100ms to 1.5s.
+	if longest, n, _ := rec.Percentile(scenario.SourceTotal, 100); n != 5 || histogram.LowestEquivalent(longest) != histogram.LowestEquivalent(1400*time.Millisecond) {
+		t.Errorf("%d total samples, the longest %v; want 5, the timeout's 1.4s", n, longest)
+	}
+	if longest, _, _ := rec.Percentile(scenario.SourceService, 100); histogram.LowestEquivalent(longest) != histogram.LowestEquivalent(time.Second) {
+		t.Errorf("longest service %v, want the timeout's 1s", longest)
 	}
 }

@@ -1,6 +1,9 @@
 package load
 
 import (
+	"errors"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,8 +16,13 @@ type Metric struct {
 }
 
 // maxMetrics bounds the metrics kept per response, so a hostile header
-// cannot grow memory.
+// cannot grow memory; metrics a budget line judges are kept beyond it.
 const maxMetrics = 32
+
+// maxMetricDur bounds a metric's duration: far above the histograms' range
+// (an hour), where the recorder clamps it and counts it clamped, and low
+// enough that the durations of one response add up without overflow.
+const maxMetricDur = 1000 * time.Hour
 
 // ParseServerTiming appends to dst the metrics with a `dur` found in the
 // values of Server-Timing headers (W3C Server Timing):
@@ -24,19 +32,39 @@ const maxMetrics = 32
 // Names and parameters are separated by `;`, metrics by `,`, and quoted
 // strings may hold either. Metrics without a valid dur, and malformed
 // entries, are skipped: a bad header never fails a request. Durations are
-// milliseconds; negative or non-finite ones are dropped. Names are slices of
-// the header value, so parsing does not allocate beyond dst.
-func ParseServerTiming(dst []Metric, values []string) []Metric {
+// milliseconds; negative ones and words (NaN, Inf) are dropped, numbers
+// above maxMetricDur are clamped to it. At most maxMetrics are kept, save
+// that the first metric of each name in keep (the names budget lines
+// judge) is kept wherever it comes in the header. Names are slices of the
+// header value, so parsing does not allocate beyond dst.
+func ParseServerTiming(dst []Metric, values []string, keep []string) []Metric {
+	n := len(dst)
 	for _, v := range values {
-		for v != "" && len(dst) < maxMetrics {
+		for v != "" {
+			full := len(dst)-n >= maxMetrics
+			if full && len(keep) == 0 {
+				return dst
+			}
 			var metric string
 			metric, v = cutUnquoted(v, ',')
-			if m, ok := parseMetric(metric); ok {
-				dst = append(dst, m)
+			m, ok := parseMetric(metric)
+			if !ok || full && (!slices.Contains(keep, m.Name) || hasMetric(dst[n:], m.Name)) {
+				continue
 			}
+			dst = append(dst, m)
 		}
 	}
 	return dst
+}
+
+// hasMetric says whether ms holds a metric named name.
+func hasMetric(ms []Metric, name string) bool {
+	for _, m := range ms {
+		if m.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // parseMetric reads `name;param=value;…`; the first dur wins, as the spec says.
@@ -58,8 +86,13 @@ func parseMetric(s string) (Metric, bool) {
 			val = val[1 : len(val)-1]
 		}
 		ms, err := strconv.ParseFloat(val, 64)
-		if err != nil || ms < 0 || ms > float64(time.Hour/time.Millisecond) || ms != ms {
+		switch {
+		// A number too large for a float64 ("1e400") is still a number:
+		// clamped below, like any other beyond the range. Words are not.
+		case err != nil && !errors.Is(err, strconv.ErrRange), ms != ms, ms < 0, math.IsInf(ms, 1) && err == nil:
 			return Metric{}, false
+		case ms >= float64(maxMetricDur/time.Millisecond):
+			return Metric{Name: name, Dur: maxMetricDur}, true
 		}
 		return Metric{Name: name, Dur: time.Duration(ms * float64(time.Millisecond))}, true
 	}

@@ -3,6 +3,7 @@ package load
 import (
 	"errors"
 	"io"
+	"strings"
 	"time"
 
 	sse "github.com/tmaxmax/go-sse"
@@ -14,11 +15,12 @@ import (
 // on every read: quadratic in the event's size).
 const maxEventSize = 64 << 10
 
-// maxGaps bounds the inter-event gaps kept per request.
+// maxGaps bounds the gaps between data events kept per request.
 const maxGaps = 1 << 16
 
-// errNoEvents is a 2xx SSE response that ended without a single event.
-var errNoEvents = errors.New("event stream ended without an event")
+// errNoData is a 2xx event stream that ended without an event carrying
+// data: comments, keep-alive pings and id/retry-only events are no tokens.
+var errNoData = errors.New("event stream ended without a data event")
 
 // errMalformed is an event stream the SSE parser rejected.
 type errMalformed struct{ err error }
@@ -26,10 +28,16 @@ type errMalformed struct{ err error }
 func (e errMalformed) Error() string { return "malformed event stream: " + e.err.Error() }
 func (e errMalformed) Unwrap() error { return e.err }
 
-// sseBody reads an event stream as it arrives, timing each event: the first
-// is the request's time to first token, the gaps between them its
-// inter-token latency. The worker reads the body only to discard it, so
-// the whole stream is consumed on its first Read.
+// sseBody reads an event stream as it arrives, timing each event that
+// carries data: the first is the request's time to first token, the gaps
+// between them its inter-token latency. A comment line (`: keep-alive`),
+// an event of only event:, id: or retry: fields, and an event with empty
+// data carry no token: a server that opens with `event: ping` must not pass
+// for one that answered at once. (go-sse's Read skips comments and retry:
+// fields itself, and yields event:- and id:-only events with empty Data.)
+// The worker reads
+// the body only to discard it, so the whole stream is consumed on its first
+// Read.
 type sseBody struct {
 	*body
 	drained bool
@@ -43,7 +51,7 @@ func (s *sseBody) Read(p []byte) (int, error) {
 	tr := s.tr
 	src := &ioTracker{r: s.rc}
 	var prev time.Time
-	for _, err := range sse.Read(src, &sse.ReadConfig{MaxEventSize: maxEventSize}) {
+	for ev, err := range sse.Read(src, &sse.ReadConfig{MaxEventSize: maxEventSize}) {
 		if err != nil {
 			s.done = true
 			if src.err != nil {
@@ -52,6 +60,9 @@ func (s *sseBody) Read(p []byte) (int, error) {
 				tr.fail(s.now(), errMalformed{err})
 			}
 			return 0, err
+		}
+		if ev.Data == "" {
+			continue
 		}
 		at := s.now()
 		if tr.Events == 0 {
@@ -69,8 +80,8 @@ func (s *sseBody) Read(p []byte) (int, error) {
 	}
 	tr.End = s.now()
 	if tr.Events == 0 {
-		tr.fail(tr.End, errNoEvents)
-		return 0, errNoEvents
+		tr.fail(tr.End, errNoData)
+		return 0, errNoData
 	}
 	return 0, io.EOF
 }
@@ -88,4 +99,11 @@ func (t *ioTracker) Read(p []byte) (int, error) {
 		t.err = err
 	}
 	return n, err
+}
+
+// isEventStream says whether a Content-Type value names an event stream,
+// parameters (charset) aside.
+func isEventStream(contentType string) bool {
+	mt, _, _ := strings.Cut(contentType, ";")
+	return strings.EqualFold(strings.TrimSpace(mt), "text/event-stream")
 }

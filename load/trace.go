@@ -29,15 +29,25 @@ type Trace struct {
 	TTFB              time.Duration // request written → first response byte
 	End               time.Time     // last byte read or failure
 
-	// First is when the first SSE data event (stream: sse) or the first
-	// body byte (stream: none) arrived; zero when none did.
+	// First is when the first SSE event with data (stream: sse) or the
+	// first body byte (stream: none) arrived; zero when none did.
 	First   time.Time
-	Events  int             // SSE events read
-	Gaps    []time.Duration // between consecutive SSE events (inter-token latency)
+	Events  int             // SSE events with data read
+	Gaps    []time.Duration // between consecutive SSE events with data (inter-token latency)
 	Metrics []Metric        // Server-Timing metrics with a duration
 
-	Err   error // transport or body error, nil on success
+	// Location is a 3xx response's Location header, "" otherwise.
+	Location string
+
+	Err   error // transport, body or protocol error, nil on success
 	Class Class // error class when Err is set
+
+	// req is the request as sent, whose method and URL name it in messages
+	// (the template's, or the one vegeta made); contentType is the
+	// response's, kept for the message of a response that is not an event
+	// stream.
+	req         *http.Request
+	contentType string
 
 	dnsStart, connStart, tlsStart, wrote time.Time
 
@@ -107,7 +117,8 @@ func Classify(err error) Class {
 	switch {
 	case err == nil:
 		return ""
-	case errors.Is(err, errNoEvents), errors.As(err, &malformed), errors.As(err, &tooLarge):
+	case errors.Is(err, errNoData), errors.Is(err, errNotEventStream), errors.Is(err, errRedirected),
+		errors.As(err, &malformed), errors.As(err, &tooLarge):
 		return ClassProtocol
 	// net/http exports no type for response headers over its limit, only this text.
 	case strings.Contains(err.Error(), "net/http: server response headers exceeded "):
@@ -138,6 +149,14 @@ var errTimeout = errors.New("request timed out")
 // stops waiting for it.
 var errAbandoned = errors.New("abandoned: the run was interrupted")
 
+// errNotEventStream fails a 2xx response to a stream: sse request whose
+// Content-Type is not text/event-stream (a login page, a JSON error).
+var errNotEventStream = errors.New("response is not an event stream")
+
+// errRedirected fails a 3xx response to a stream: sse request: redirects
+// are not followed, and a redirect is no event stream.
+var errRedirected = errors.New("redirect where an event stream was expected")
+
 // transport times each request's phases with net/http/httptrace, enforces
 // the request timeout across the whole body read (with its watchdog), and
 // reads the response to its end, filling a Trace.
@@ -147,6 +166,9 @@ type transport struct {
 	watch *watchdog
 	sse   bool // time SSE events (stream: sse)
 	now   func() time.Time
+	// keep names the Server-Timing metrics budget lines judge: kept
+	// beyond the bound on metrics per response.
+	keep []string
 
 	// pool holds traces of finished requests for reuse (see release), so a
 	// request costs no Trace, hooks, header map or body wrapper allocations.
@@ -166,6 +188,10 @@ const seqHeader = "X-Vegeta-Seq"
 func (t *transport) send(tm *template, j job, c *h1Conn, req *http.Request) *Trace {
 	tr := t.get()
 	tr.Seq, tr.Intended = j.seq, j.intended
+	tr.req = req
+	if req == nil {
+		tr.req = tm.req
+	}
 	tr.Start = t.now()
 	// The hooks ride on a context made once per Trace; only the cancelable
 	// context that the watchdog ends is made per request.
@@ -194,13 +220,27 @@ func (t *transport) send(tm *template, j job, c *h1Conn, req *http.Request) *Tra
 		// HTTP/2 shares dials between requests: keep such traces out of reuse.
 		tr.idle = false
 	}
-	tr.Metrics = ParseServerTiming(tr.Metrics, res.Header.Values("Server-Timing"))
+	redirect := res.StatusCode >= 300 && res.StatusCode < 400
+	if redirect {
+		tr.Location = res.Header.Get("Location")
+	}
+	tr.Metrics = ParseServerTiming(tr.Metrics, res.Header.Values("Server-Timing"), t.keep)
 	b := &tr.mem.b
 	*b = body{rc: res.Body, tr: tr, ctx: ctx, cancel: cancel, now: t.now}
 	var rc io.ReadCloser = b
-	if t.sse && res.StatusCode >= 200 && res.StatusCode < 300 {
-		tr.mem.sb = sseBody{body: b}
-		rc = &tr.mem.sb
+	if t.sse {
+		// What is not an event stream fails before its body is read (to the
+		// end, so the connection serves again): its bytes are no tokens.
+		switch ok := res.StatusCode >= 200 && res.StatusCode < 300; {
+		case ok && !isEventStream(res.Header.Get("Content-Type")):
+			tr.contentType = res.Header.Get("Content-Type")
+			tr.fail(t.now(), errNotEventStream)
+		case ok:
+			tr.mem.sb = sseBody{body: b}
+			rc = &tr.mem.sb
+		case redirect:
+			tr.fail(t.now(), errRedirected)
+		}
 	}
 	_, err = io.Copy(io.Discard, rc) // errors are filed in tr by the body
 	if c != nil {
