@@ -56,7 +56,7 @@ const (
 	Slower    Status = "slower"    // worse beyond precision, within the allowance
 	Unchanged Status = "unchanged" // within measurement precision
 	Faster    Status = "faster"    // better beyond precision
-	Missing   Status = "no data"   // one of the runs has no data for it
+	Missing   Status = "no data"   // the base run has no data for it: nothing to compare with
 )
 
 // Comparison is a new run's report set against a baseline's.
@@ -69,8 +69,16 @@ type Comparison struct {
 	// in one report only: listed, never failed.
 	OnlyBase, OnlyNew []string
 	// Notes say what makes the comparison less meaningful: different
-	// scenarios, an untrustworthy verdict.
+	// scenarios, an untrustworthy base.
 	Notes []string
+	// Different says why base and new are not runs of one experiment (their
+	// scenarios' names, or the plan identities both carry, differ); "" when
+	// they are. Comparing them is a mistake unless the user says otherwise.
+	Different string
+	// Untrusted says why the comparison judges nothing: the new run is
+	// partial or has no trustworthy verdict, or no percentile has data in
+	// both runs; "" when it judges.
+	Untrusted string
 }
 
 // Compare sets every percentile of every line in next against base. A
@@ -79,20 +87,33 @@ type Comparison struct {
 // new value's bucket must lie over 0.1% above the base value, so two values
 // the histograms cannot tell apart never fail the gate. The errors line
 // compares shares, and its precision is one request of the smaller run.
+//
+// What base measured and next did not (a percentile or a line missing, null
+// or not finite in next) regresses: a gate never passes on what it did not
+// measure. What only next measured is listed, not compared. A next run that
+// is partial or has no trustworthy verdict, and a pair with nothing measured
+// in both, leave the comparison Untrusted.
 func Compare(base, next *budget.Result, maxRegression float64) *Comparison {
 	c := &Comparison{BaseScenario: base.Scenario, NewScenario: next.Scenario, MaxRegression: maxRegression}
-	if base.Scenario != next.Scenario {
+	switch bp, np := base.Plan.Identity, next.Plan.Identity; {
+	case base.Scenario != next.Scenario:
+		c.Different = fmt.Sprintf("the base run is of scenario %q and the new one of %q", base.Scenario, next.Scenario)
 		c.Notes = append(c.Notes, fmt.Sprintf("comparing different scenarios: %q and %q", base.Scenario, next.Scenario))
+	case bp != "" && np != "" && bp != np:
+		c.Different = fmt.Sprintf("the base run is of plan %s and the new one of plan %s (traffic, seed, target, request or service differ)", bp, np)
+		c.Notes = append(c.Notes, fmt.Sprintf("comparing different plans: %s and %s", bp, np))
 	}
-	for _, r := range []struct {
-		which string
-		res   *budget.Result
-	}{{"base", base}, {"new", next}} {
-		if r.res.Verdict == budget.Invalid {
-			c.Notes = append(c.Notes, fmt.Sprintf("the %s run has no trustworthy verdict: %s", r.which, strings.Join(r.res.Reasons, "; ")))
-		}
+	if base.Verdict == budget.Invalid {
+		c.Notes = append(c.Notes, "the base run has no trustworthy verdict: "+strings.Join(base.Reasons, "; "))
+	}
+	switch {
+	case next.Verdict == budget.Invalid:
+		c.Untrusted = "the new run has no trustworthy verdict: " + strings.Join(next.Reasons, "; ")
+	case next.Partial:
+		c.Untrusted = "the new run is partial: it was interrupted before its plan ended"
 	}
 	ratioPrecision := 1 / float64(max(min(base.Requests.Sent, next.Requests.Sent), 1))
+	ratio := func(b, n float64) bool { return n-b > ratioPrecision }
 
 	for _, nl := range next.Lines {
 		bl, ok := findLine(base, nl.Name)
@@ -102,7 +123,7 @@ func Compare(base, next *budget.Result, maxRegression float64) *Comparison {
 		}
 		if nl.BudgetRatio != nil || bl.BudgetRatio != nil {
 			ch := Change{Line: nl.Name, Source: nl.Source, Base: bl.ObservedRatio, New: nl.ObservedRatio}
-			ch.Status = status(ch.Base, ch.New, maxRegression, func(b, n float64) bool { return n-b > ratioPrecision })
+			ch.Status = status(ch.Base, ch.New, maxRegression, ratio)
 			c.Changes = append(c.Changes, ch)
 			continue
 		}
@@ -118,17 +139,72 @@ func Compare(base, next *budget.Result, maxRegression float64) *Comparison {
 		}
 		for _, bp := range bl.Percentiles {
 			if _, ok := findPercentile(nl, bp.P); !ok {
-				c.OnlyBase = append(c.OnlyBase, bl.Name+" "+Label(bp.P))
+				c.baseOnly(bl, bp)
 			}
 		}
 	}
 	for _, bl := range base.Lines {
-		if _, ok := findLine(next, bl.Name); !ok {
+		if _, ok := findLine(next, bl.Name); ok {
+			continue
+		}
+		switch {
+		case bl.BudgetRatio != nil && finite(bl.ObservedRatio):
+			c.Changes = append(c.Changes, Change{Line: bl.Name, Source: bl.Source, Base: bl.ObservedRatio, Status: Regressed})
+		case !observed(bl):
 			c.OnlyBase = append(c.OnlyBase, bl.Name)
+		default:
+			for _, bp := range bl.Percentiles {
+				c.baseOnly(bl, bp)
+			}
+		}
+	}
+	if c.Untrusted == "" && c.Regressions() == 0 && c.compared() == 0 {
+		switch {
+		case len(c.Changes) == 0:
+			c.Untrusted = "nothing to compare: the two reports have no line in common"
+		default:
+			c.Untrusted = "nothing to compare: the base run has no data on any line the new one has"
 		}
 	}
 	return c
 }
+
+// baseOnly records percentile bp of line bl, which next lacks: a
+// regression when base observed it, else listed.
+func (c *Comparison) baseOnly(bl budget.Line, bp budget.Percentile) {
+	if !finite(bp.ObservedMs) {
+		c.OnlyBase = append(c.OnlyBase, bl.Name+" "+Label(bp.P))
+		return
+	}
+	c.Changes = append(c.Changes, Change{Line: bl.Name, Source: bl.Source, P: bp.P, Base: bp.ObservedMs, Status: Regressed})
+}
+
+// compared counts the changes with data in both runs.
+func (c *Comparison) compared() int {
+	n := 0
+	for _, ch := range c.Changes {
+		if finite(ch.Base) && finite(ch.New) {
+			n++
+		}
+	}
+	return n
+}
+
+// observed reports whether a line has any value measured.
+func observed(l budget.Line) bool {
+	if finite(l.ObservedRatio) {
+		return true
+	}
+	for _, p := range l.Percentiles {
+		if finite(p.ObservedMs) {
+			return true
+		}
+	}
+	return false
+}
+
+// finite reports whether v holds a measured value: not null, NaN or ±Inf.
+func finite(v *float64) bool { return v != nil && !math.IsNaN(*v) && !math.IsInf(*v, 0) }
 
 // beyondPrecision says whether latency n (ms) is above b beyond what 3
 // significant digits can resolve: n's bucket starts over 0.1% above b.
@@ -138,11 +214,13 @@ func beyondPrecision(b, n float64) bool {
 }
 
 // status classifies one change; worse says whether n is worse than b beyond
-// measurement precision.
+// measurement precision. What base measured and n lacks has regressed.
 func status(b, n *float64, maxRegression float64, worse func(b, n float64) bool) Status {
 	switch {
-	case b == nil || n == nil:
+	case !finite(b):
 		return Missing
+	case !finite(n):
+		return Regressed
 	case worse(*b, *n):
 		if *n-*b > maxRegression**b {
 			return Regressed
@@ -186,9 +264,16 @@ func (c *Comparison) Regressions() int {
 // Summary is the comparison's outcome in one line.
 func (c *Comparison) Summary() string {
 	allow := percent(c.MaxRegression)
+	if c.Untrusted != "" {
+		return "NO TRUSTWORTHY COMPARISON: " + c.Untrusted
+	}
 	var worst []string
 	for _, ch := range c.Changes {
-		if ch.Status == Regressed {
+		switch {
+		case ch.Status != Regressed:
+		case !finite(ch.New):
+			worst = append(worst, ch.name()+" no data in new")
+		default:
 			worst = append(worst, ch.name()+" "+ch.relative())
 		}
 	}
@@ -208,7 +293,7 @@ func (ch Change) name() string {
 
 func (ch Change) value(v *float64) string {
 	switch {
-	case v == nil:
+	case !finite(v):
 		return "no data"
 	case ch.P == 0:
 		return percent(*v)
@@ -218,7 +303,7 @@ func (ch Change) value(v *float64) string {
 
 // absolute is new − base: "+250ms", "−1.2%" (percentage points for errors).
 func (ch Change) absolute() string {
-	if ch.Base == nil || ch.New == nil {
+	if !finite(ch.Base) || !finite(ch.New) {
 		return ""
 	}
 	d := *ch.New - *ch.Base
@@ -237,7 +322,7 @@ func (ch Change) absolute() string {
 
 // relative is (new − base) / base: "+11.4%"; "new" when base is zero.
 func (ch Change) relative() string {
-	if ch.Base == nil || ch.New == nil {
+	if !finite(ch.Base) || !finite(ch.New) {
 		return ""
 	}
 	b, n := *ch.Base, *ch.New
@@ -296,7 +381,10 @@ func CompareText(w io.Writer, c *Comparison) error {
 func CompareMarkdown(w io.Writer, c *Comparison) error {
 	var b strings.Builder
 	mark := "✅"
-	if c.Regressions() > 0 {
+	switch {
+	case c.Untrusted != "":
+		mark = "⚠️"
+	case c.Regressions() > 0:
 		mark = "❌"
 	}
 	fmt.Fprintf(&b, "## %s tailgate compare: %s\n\n", mark, mdText(scenarios(c)))

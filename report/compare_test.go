@@ -3,6 +3,8 @@ package report
 import (
 	"bytes"
 	"errors"
+	"math"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -38,7 +40,10 @@ func TestCompareStatus(t *testing.T) {
 		{"beyond HDR precision with no allowance", twoLines(f(100), f(200), 0, 10000), twoLines(f(100.3), f(200), 0, 10000), 0, Regressed, Unchanged, Unchanged},
 		// Exact microseconds below 2ms: 1.000 → 1.002ms is 0.2%, past 0.1%.
 		{"small exact values", twoLines(f(1), f(2), 0, 10000), twoLines(f(1.002), f(2.001), 0, 10000), 0, Regressed, Unchanged, Unchanged},
-		{"no data on one side", twoLines(f(100), nil, 0, 10000), twoLines(nil, f(200), 0, 10000), 0.1, Missing, Missing, Unchanged},
+		// Measured in base, not in new: a regression. Not in base: nothing
+		// to compare with.
+		{"no data on one side", twoLines(f(100), nil, 0, 10000), twoLines(nil, f(200), 0, 10000), 0.1, Regressed, Missing, Unchanged},
+		{"not finite in new", twoLines(f(100), f(200), 0, 10000), twoLines(f(math.NaN()), f(math.Inf(1)), 0, 10000), 0.1, Regressed, Regressed, Unchanged},
 		// One error more in 100 requests is the ratio's resolution: not a regression.
 		{"errors within one request", twoLines(f(1), f(1), 0.01, 100), twoLines(f(1), f(1), 0.02, 100), 0.1, Unchanged, Unchanged, Unchanged},
 		{"errors regress", twoLines(f(1), f(1), 0.01, 1000), twoLines(f(1), f(1), 0.05, 1000), 0.1, Unchanged, Unchanged, Regressed},
@@ -69,30 +74,121 @@ func TestCompareStatus(t *testing.T) {
 	}
 }
 
-// TestCompareMissingLines: lines and percentiles in one report only are
-// listed and never fail.
+// TestCompareMissingLines: what base measured and new lacks (a line, a
+// percentile) regresses and is named; what only new has, or base has
+// without data, is listed and never fails.
 func TestCompareMissingLines(t *testing.T) {
 	base := twoLines(f(100), f(200), 0, 1000)
-	base.Lines = append(base.Lines, budget.Line{Name: "tls", Source: "tls", Percentiles: []budget.Percentile{{P: 99, ObservedMs: f(30)}}})
-	next := twoLines(f(100), f(900), 0, 1000)
+	base.Lines = append(base.Lines,
+		budget.Line{Name: "tls", Source: "tls", Percentiles: []budget.Percentile{{P: 99, ObservedMs: f(30)}}},
+		budget.Line{Name: "cache", Source: "server-timing:cache", Percentiles: []budget.Percentile{{P: 99}}})
+	next := twoLines(f(100), f(200), 0, 1000)
 	next.Lines[0].Percentiles = next.Lines[0].Percentiles[:1] // total p99 gone
 	next.Lines[0].Percentiles = append(next.Lines[0].Percentiles, budget.Percentile{P: 99.9, ObservedMs: f(5000)})
 	next.Lines = append(next.Lines, budget.Line{Name: "ttft", Source: "ttft", Percentiles: []budget.Percentile{{P: 99, ObservedMs: f(900)}}})
-	next.Scenario = "api-v2"
 
 	c := Compare(base, next, 0.1)
-	if c.Regressions() != 0 {
-		t.Errorf("%d regressions; lines in one report only must not fail", c.Regressions())
+	var regressed []string
+	for _, ch := range c.Changes {
+		if ch.Status == Regressed {
+			regressed = append(regressed, ch.name())
+		}
 	}
-	if strings.Join(c.OnlyBase, ",") != "total p99,tls" || strings.Join(c.OnlyNew, ",") != "total p99.9,ttft" {
+	if strings.Join(regressed, ",") != "total p99,tls p99" || c.Regressions() != 2 {
+		t.Errorf("regressed %q; want total p99 and tls p99, which new lacks", regressed)
+	}
+	if strings.Join(c.OnlyBase, ",") != "cache" || strings.Join(c.OnlyNew, ",") != "total p99.9,ttft" {
 		t.Errorf("only base %q, only new %q", c.OnlyBase, c.OnlyNew)
 	}
 	var b bytes.Buffer
 	CompareText(&b, c)
-	for _, want := range []string{"only in base (not compared): total p99, tls", "only in new (not compared): total p99.9, ttft", `note: comparing different scenarios: "api" and "api-v2"`} {
+	for _, want := range []string{
+		"REGRESSED: 2 of 4 compared over the 10% allowance: total p99 no data in new, tls p99 no data in new",
+		"only in base (not compared): cache",
+		"only in new (not compared): total p99.9, ttft",
+	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, b.String())
 		}
+	}
+	if !regexp.MustCompile(`(?m)^\| tls +\| tls +\| p99 +\| 30.0ms +\| no data +\| +\| +\| REGRESSED +\|$`).MatchString(b.String()) {
+		t.Errorf("no row for tls p99:\n%s", b.String())
+	}
+}
+
+// Base and new of different scenarios, or of different plans when both
+// say, are different experiments; a report without an identity is not
+// told apart by it.
+func TestCompareDifferent(t *testing.T) {
+	withPlan := func(name, id string) *budget.Result {
+		r := twoLines(f(100), f(200), 0, 1000)
+		r.Scenario, r.Plan.Identity = name, id
+		return r
+	}
+	for _, tc := range []struct {
+		base, next *budget.Result
+		want, note string
+	}{
+		{withPlan("api", "plan1-aa"), withPlan("api", "plan1-aa"), "", ""},
+		{withPlan("api", "plan1-aa"), withPlan("api", ""), "", ""},
+		{withPlan("api", "plan1-aa"), withPlan("api-v2", "plan1-aa"), `the base run is of scenario "api" and the new one of "api-v2"`, `comparing different scenarios: "api" and "api-v2"`},
+		{withPlan("api", "plan1-aa"), withPlan("api", "plan1-bb"), "the base run is of plan plan1-aa and the new one of plan plan1-bb (traffic, seed, target, request or service differ)", "comparing different plans: plan1-aa and plan1-bb"},
+	} {
+		c := Compare(tc.base, tc.next, 0.1)
+		if c.Different != tc.want || strings.Join(c.Notes, "|") != tc.note {
+			t.Errorf("%s/%s vs %s/%s: different %q, notes %q", tc.base.Scenario, tc.base.Plan.Identity, tc.next.Scenario, tc.next.Plan.Identity, c.Different, c.Notes)
+		}
+	}
+}
+
+// A new run without a trustworthy verdict, or a pair with nothing measured
+// in both, judges nothing: never OK.
+func TestCompareUntrusted(t *testing.T) {
+	invalid := twoLines(f(100), f(200), 0, 1000)
+	invalid.Verdict, invalid.Reasons = budget.Invalid, []string{"load generator saturated", "interrupted after 10 of 100 planned requests"}
+	partial := twoLines(f(100), f(200), 0, 1000)
+	partial.Partial = true
+	empty := &budget.Result{Schema: budget.Schema, Scenario: "api", Verdict: budget.Pass}
+	noData := twoLines(nil, nil, 0, 0)
+	noData.Lines[1].ObservedRatio = nil
+	for _, tc := range []struct {
+		name        string
+		base, next  *budget.Result
+		untrusted   string
+		regressions int
+		summary     string
+	}{
+		{"new invalid", twoLines(f(100), f(200), 0, 1000), invalid, "the new run has no trustworthy verdict: load generator saturated; interrupted after 10 of 100 planned requests", 0, ""},
+		{"new partial", twoLines(f(100), f(200), 0, 1000), partial, "the new run is partial: it was interrupted before its plan ended", 0, ""},
+		{"both without data", noData, noData, "nothing to compare: the base run has no data on any line the new one has", 0, ""},
+		{"empty reports", empty, empty, "nothing to compare: the two reports have no line in common", 0, ""},
+		{"base without data", noData, twoLines(f(100), f(200), 0, 1000), "nothing to compare: the base run has no data on any line the new one has", 0, ""},
+		// New measured nothing that base did: every such percentile regressed.
+		{"new without data", twoLines(f(100), f(200), 0, 1000), noData, "", 3, "REGRESSED: 3 of 3 compared over the 10% allowance: total p95 no data in new, total p99 no data in new, errors no data in new"},
+		{"new without lines", twoLines(f(100), f(200), 0, 1000), empty, "", 3, ""},
+		{"base invalid: a note", invalid, twoLines(f(100), f(200), 0, 1000), "", 0, "OK: no regression beyond 10% in 3 compared"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Compare(tc.base, tc.next, 0.1)
+			if c.Untrusted != tc.untrusted || c.Regressions() != tc.regressions {
+				t.Errorf("untrusted %q, %d regressions; want %q, %d", c.Untrusted, c.Regressions(), tc.untrusted, tc.regressions)
+			}
+			want := tc.summary
+			if want == "" && tc.untrusted != "" {
+				want = "NO TRUSTWORTHY COMPARISON: " + tc.untrusted
+			}
+			if s := c.Summary(); want != "" && s != want {
+				t.Errorf("summary %q, want %q", s, want)
+			}
+			if strings.HasPrefix(c.Summary(), "OK") && (c.Untrusted != "" || c.Regressions() > 0) {
+				t.Errorf("summary %q", c.Summary())
+			}
+			var b bytes.Buffer
+			CompareMarkdown(&b, c)
+			if c.Untrusted != "" && !strings.HasPrefix(b.String(), "## ⚠️ tailgate compare") {
+				t.Errorf("markdown starts %q", b.String()[:40])
+			}
+		})
 	}
 }
 

@@ -15,8 +15,9 @@ import (
 
 // compareCmd is `tailgate compare BASE.json NEW.json`.
 type compareCmd struct {
-	maxRegression string
-	format        string
+	maxRegression  string
+	format         string
+	allowDifferent bool
 }
 
 func newCompareCmd() *cobra.Command {
@@ -30,11 +31,18 @@ the change, absolute and relative, as a table that is also Markdown.
 A percentile regresses when it grew by more than --max-regression of the base
 value AND by more than HDR precision (the new value's bucket starts over 0.1%
 above the base), so histogram rounding never fails the gate. The errors line
-compares shares; its precision is one request. Lines in only one report are
-listed, not failed.
+compares shares; its precision is one request. A percentile or line measured
+in BASE and missing or without data in NEW regresses: the gate never passes on
+what it did not measure. What only NEW has is listed, not failed.
 
-Exit codes: 0 no regression, 1 a regression, 2 unreadable input or not a
-tailgate.report/v1 document.`,
+BASE and NEW must be runs of one scenario: the same name and, when both
+reports carry it, the same plan identity (traffic, seed, target, request and
+service; the budget may differ). --allow-different compares them anyway.
+
+Exit codes: 0 no regression, 1 a regression, 2 unreadable input, not a
+tailgate.report/v1 document, or reports of different scenarios, 3 no
+trustworthy comparison (NEW is partial or has no trustworthy verdict, or
+nothing was measured in both).`,
 		Args: args(2, "BASE.json and NEW.json"),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			return c.Run(a[0], a[1], cmd.OutOrStdout())
@@ -42,6 +50,7 @@ tailgate.report/v1 document.`,
 	}
 	cmd.Flags().StringVar(&c.maxRegression, "max-regression", "10%", "allowed increase of a percentile over the base, in percent (10% or 2.5%)")
 	cmd.Flags().StringVar(&c.format, "format", "text", "output format: text or markdown")
+	cmd.Flags().BoolVar(&c.allowDifferent, "allow-different", false, "compare reports of different scenarios or plans")
 	return cmd
 }
 
@@ -64,6 +73,9 @@ func (c *compareCmd) Run(basePath, newPath string, stdout io.Writer) error {
 		return err
 	}
 	cmp := report.Compare(base, next, allow)
+	if cmp.Different != "" && !c.allowDifferent {
+		return usagef("%s and %s are not runs of one scenario: %s; compare runs of one scenario, or pass --allow-different", basePath, newPath, cmp.Different)
+	}
 	render := report.CompareText
 	if c.format == "markdown" {
 		render = report.CompareMarkdown
@@ -71,7 +83,10 @@ func (c *compareCmd) Run(basePath, newPath string, stdout io.Writer) error {
 	if err := render(stdout, cmp); err != nil {
 		return err
 	}
-	if cmp.Regressions() > 0 {
+	switch {
+	case cmp.Untrusted != "":
+		return errNoVerdict
+	case cmp.Regressions() > 0:
 		return errGateFailed
 	}
 	return nil

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,30 +21,32 @@ import (
 // per call: each source's samples since the last tick, and what happened to
 // requests in it. The final tick adds the run's counts and slowest requests.
 func openIntervalLog(dir string, sc *scenario.Scenario) (func(load.Tick), func() error, error) {
-	return openIntervalLogOf(dir, sc, sc.Schedule())
+	return openIntervalLogOf(dir, sc, sc.Schedule(), time.Time{})
 }
 
 // openIntervalLogOf is openIntervalLog for the plan the run sends: a
-// shard's, in a distributed run, so that planned counts are the shard's.
-func openIntervalLogOf(dir string, sc *scenario.Scenario, sched *scenario.Schedule) (func(load.Tick), func() error, error) {
+// shard's, in a distributed run, so that planned counts are the shard's,
+// and the log says which shard it is. planStart is when the plan began
+// (--start-at, which every shard shares); zero for the run's own start.
+func openIntervalLogOf(dir string, sc *scenario.Scenario, sched *scenario.Schedule, planStart time.Time) (func(load.Tick), func() error, error) {
 	path := filepath.Join(dir, fileRunHlog)
 	f, err := os.Create(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("creating the interval log: %w", err)
 	}
+	h := logHeader(sc, "run", sched.Requests(), sched.Duration())
+	h.Engine = string(sc.Engine)
+	if i, n := sched.ShardOf(); n > 1 {
+		h.Shard = fmt.Sprintf("%d/%d", i, n)
+	}
 	il := &intervalLog{
-		sched: sched,
-		cur:   sched.Cursor(),
-		header: histogram.LogHeader{
-			Scenario:         sc.Name,
-			Mode:             "run",
-			Engine:           string(sc.Engine),
-			Planned:          sched.Requests(),
-			PlannedDurationS: sched.Duration().Seconds(),
-		},
-		f:       f,
-		pending: make(chan logItem, 4),
-		written: make(chan struct{}),
+		sched:     sched,
+		cur:       sched.Cursor(),
+		header:    h,
+		planStart: planStart,
+		f:         f,
+		pending:   make(chan logItem, 4),
+		written:   make(chan struct{}),
 	}
 	go il.write()
 	return il.tick, il.close, nil
@@ -54,9 +57,10 @@ func openIntervalLogOf(dir string, sc *scenario.Scenario, sched *scenario.Schedu
 // encodes and writes them, then forgets them, so a slow disk holds up
 // neither the ticks nor the requests. Memory stays flat however long the run.
 type intervalLog struct {
-	header histogram.LogHeader
-	sched  *scenario.Schedule
-	cur    *scenario.Cursor
+	header    histogram.LogHeader
+	planStart time.Time // --start-at; zero when not given
+	sched     *scenario.Schedule
+	cur       *scenario.Cursor
 
 	// Owned by the ticking goroutine.
 	started bool
@@ -128,6 +132,11 @@ func (l *intervalLog) write() {
 			continue
 		}
 		if l.lw == nil {
+			start := it.start
+			if !l.planStart.IsZero() {
+				start = l.planStart
+			}
+			l.header.Start = &start
 			l.lw = histogram.NewLogWriter(l.f, it.start, l.header)
 		}
 		err := l.lw.Interval(it.from, it.to, it.hists)
@@ -242,12 +251,32 @@ func finishIntervalLog(path string, m measured) error {
 			return f.Close()
 		}
 	}
-	mode := m.res.Mode
 	elapsed := time.Duration(m.res.Requests.ElapsedS * float64(time.Second))
-	h := histogram.LogHeader{Scenario: m.res.Scenario, Mode: mode, Planned: run.Planned, PlannedDurationS: run.PlannedDurationS}
+	start := time.Now().Add(-elapsed)
+	h := histogram.LogHeader{Scenario: m.res.Scenario, Mode: m.res.Mode, Planned: run.Planned, PlannedDurationS: run.PlannedDurationS}
+	if m.sc != nil {
+		h = logHeader(m.sc, m.res.Mode, run.Planned, time.Duration(run.PlannedDurationS*float64(time.Second)))
+		h.Scenario = m.res.Scenario
+	}
+	h.Start = &start
 	return writeFile(filepath.Dir(path), filepath.Base(path), func(w io.Writer) error {
-		return m.rec.WriteLog(w, time.Now().Add(-elapsed), elapsed, h, run)
+		return m.rec.WriteLog(w, start, elapsed, h, run)
 	})
+}
+
+// logHeader is the header of a log of sc's plan: which plan it is, with
+// what seed, and a run id of its own.
+func logHeader(sc *scenario.Scenario, mode string, planned int64, d time.Duration) histogram.LogHeader {
+	seed := sc.SeedValue()
+	return histogram.LogHeader{
+		Scenario:         sc.Name,
+		Mode:             mode,
+		Planned:          planned,
+		PlannedDurationS: d.Seconds(),
+		Identity:         sc.Identity(),
+		Seed:             &seed,
+		RunID:            rand.Text(),
+	}
 }
 
 // sameRun reports whether a log was written by the run m measured: same

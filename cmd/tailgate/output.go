@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/tailgate-dev/tailgate/budget"
@@ -134,11 +135,12 @@ func exitOf(err error) int {
 // artifacts are written, and progress unless quiet. It returns a closer for
 // the interval log. sched is the plan the run sends (a shard's in a
 // distributed run), whose planned counts the interval log keeps.
-func (o *outputFlags) ticker(sc *scenario.Scenario, sched *scenario.Schedule, stderr io.Writer) (func(load.Tick), func() error, error) {
+// planStart is --start-at, which the log records; zero when not given.
+func (o *outputFlags) ticker(sc *scenario.Scenario, sched *scenario.Schedule, planStart time.Time, stderr io.Writer) (func(load.Tick), func() error, error) {
 	var ticks []func(load.Tick)
 	closeLog := func() error { return nil }
 	if o.out != "" {
-		tick, closer, err := openIntervalLogOf(o.out, sc, sched)
+		tick, closer, err := openIntervalLogOf(o.out, sc, sched, planStart)
 		if err != nil {
 			return nil, nil, usagef("--out %s: %v", o.out, err)
 		}

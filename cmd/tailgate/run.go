@@ -77,7 +77,7 @@ func (c *runCmd) Run(ctx context.Context, path string, stdout, stderr io.Writer)
 	if err := c.shard.wait(ctx, c.output.quiet, stderr); err != nil {
 		return err
 	}
-	tick, closeLog, err := c.output.ticker(sc, opt.Schedule, stderr)
+	tick, closeLog, err := c.output.ticker(sc, opt.Schedule, c.shard.planStart(), stderr)
 	if err != nil {
 		return err
 	}

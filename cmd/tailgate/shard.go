@@ -6,10 +6,10 @@ import (
 	"io"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/tailgate-dev/tailgate/histogram"
 	"github.com/tailgate-dev/tailgate/scenario"
 )
 
@@ -81,24 +81,8 @@ func (f *shardFlags) index() (i, n int, err error) {
 	return 0, 1, nil
 }
 
-// parseShard reads "i/N" with 0 ≤ i < N.
-func parseShard(s string) (i, n int, err error) {
-	a, b, ok := strings.Cut(s, "/")
-	if !ok {
-		return 0, 0, fmt.Errorf("want i/N, like 0/4")
-	}
-	i, err1 := strconv.Atoi(a)
-	n, err2 := strconv.Atoi(b)
-	switch {
-	case err1 != nil || err2 != nil:
-		return 0, 0, fmt.Errorf("want i/N with whole numbers, like 0/4")
-	case n < 1:
-		return 0, 0, fmt.Errorf("N must be at least 1")
-	case i < 0 || i >= n:
-		return 0, 0, fmt.Errorf("i must be from 0 to N−1 = %d", n-1)
-	}
-	return i, n, nil
-}
+// parseShard reads "i/N" with 0 ≤ i < N, as a log records it.
+func parseShard(s string) (i, n int, err error) { return histogram.ParseShard(s) }
 
 // start returns --start-at, zero when it is not given.
 func (f *shardFlags) start() (time.Time, error) {
@@ -113,6 +97,13 @@ func (f *shardFlags) start() (time.Time, error) {
 		return time.Time{}, usagef("--start-at %s is %s in the past (at most %s): the shards would not start together", f.startAt, late.Round(time.Second), maxStartLate)
 	}
 	return at, nil
+}
+
+// planStart is --start-at as given, zero when it is not: when the plan
+// began for every shard. schedule has checked it.
+func (f *shardFlags) planStart() time.Time {
+	at, _ := time.Parse(time.RFC3339, f.startAt)
+	return at
 }
 
 // schedule checks the flags and returns the plan this process sends: its
