@@ -115,6 +115,57 @@ budget: {total: {p99: 1s}}
 	}
 }
 
+// A run's log says which shard of which plan it is, from when, and has a
+// run id of its own; a whole run's log names no shard.
+func TestIntervalLogHeader(t *testing.T) {
+	sc := parseScenario(t, `name: header
+seed: 9
+target: {url: embedded}
+traffic: [{constant: {rate: 10/s, duration: 1s}}]
+budget: {total: {p99: 1s}}
+`)
+	at := time.Date(2030, 1, 2, 15, 4, 5, 0, time.UTC)
+	header := func(sched *scenario.Schedule, planStart time.Time) *histogram.LogHeader {
+		t.Helper()
+		dir := t.TempDir()
+		tick, closeLog, err := openIntervalLogOf(dir, sc, sched, planStart)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := histogram.NewRecorder(1)
+		rec.KeepIntervals()
+		tick(snapshot(rec, time.Second, true))
+		if err := closeLog(); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Open(filepath.Join(dir, fileRunHlog))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		meta, err := histogram.ReadLogMeta(f, "run.hlog")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return meta.Header
+	}
+	shard := header(sc.Schedule().Shard(1, 3), at)
+	if shard.Shard != "1/3" || shard.Identity != sc.Identity() || shard.Seed == nil || *shard.Seed != 9 || shard.Start == nil || !shard.Start.Equal(at) || shard.RunID == "" {
+		t.Errorf("shard 1/3 started at %v: header %+v", at, shard)
+	}
+	if inc := shard.Incomplete(); inc != "shards 0/3 and 2/3 are missing" {
+		t.Errorf("shard 1/3 alone: %q", inc)
+	}
+	began := time.Now()
+	whole := header(sc.Schedule(), time.Time{})
+	if whole.Shard != "" || whole.Identity != sc.Identity() || whole.Start == nil || whole.Start.Sub(began).Abs() > 5*time.Second || whole.RunID == shard.RunID {
+		t.Errorf("whole run: header %+v", whole)
+	}
+	if whole.Incomplete() != "" {
+		t.Errorf("a whole run is incomplete: %q", whole.Incomplete())
+	}
+}
+
 // report on a run's log gives the run's verdict, exit code and report.json
 // byte for byte; judged against another budget, the same samples can fail.
 func TestReportRejudgesRun(t *testing.T) {

@@ -521,6 +521,36 @@ func runShards(t *testing.T, bin, dir, file string, planned int64) (merged, sing
 	if _, code := tailgate(t, bin, append(append([]string{"merge"}, hlogs...), "-o", mergedLog)...); code != 0 {
 		t.Fatalf("tailgate merge: exit %d", code)
 	}
+	// Each shard's log says which shard of the one plan it is, from the one
+	// --start-at, with a run id of its own; the merged log holds them all.
+	at, err := time.Parse(time.RFC3339Nano, start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	headers := make([]*histogram.LogHeader, 0, n+1)
+	for _, h := range append(hlogs, mergedLog) {
+		f, err := os.Open(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		meta, err := histogram.ReadLogMeta(f, h)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		headers = append(headers, meta.Header)
+	}
+	runIDs := map[string]bool{}
+	for i, h := range headers[:n] {
+		if h.Shard != fmt.Sprintf("%d/%d", i, n) || h.Identity == "" || h.Identity != headers[0].Identity || h.Start == nil || !h.Start.Equal(at) || h.RunID == "" || runIDs[h.RunID] {
+			t.Errorf("shard %d/%d started at %v: header %+v", i, n, at, h)
+		}
+		runIDs[h.RunID] = true
+	}
+	if h := headers[n]; fmt.Sprint(h.Shards) != "[0 1 2]" || h.ShardCount != n || h.Identity != headers[0].Identity || h.Incomplete() != "" || h.Start == nil || !h.Start.Equal(at) {
+		t.Errorf("merged header %+v", h)
+	}
+
 	out, _ := tailgate(t, bin, "report", mergedLog, "--scenario", file, "--format", "json")
 	m := decodeReport(t, "merged", out)
 	if m.Requests.Planned != planned || m.Requests.Sent != planned {
