@@ -65,43 +65,71 @@ func ReadFile(path, what string) ([]byte, error) {
 }
 
 func readFile(path, what string, limit int64) ([]byte, error) {
-	fail := func(err error, reason string) error {
-		return &FileError{Path: path, What: what, Err: err, reason: reason}
+	f, info, err := open(path, what, limit)
+	if err != nil {
+		return nil, err
 	}
-	sysErr := func(err error) error {
-		err = unwrapPathError(err) // the *PathError repeats the path
-		return fail(err, err.Error())
+	defer f.Close()
+	// Read one byte past the limit, so that a file that grew since the Stat
+	// is caught rather than cut short.
+	buf := bytes.NewBuffer(make([]byte, 0, min(info.Size(), limit)+bytes.MinRead))
+	if _, err := buf.ReadFrom(io.LimitReader(f, limit+1)); err != nil {
+		return nil, sysError(path, what, err)
+	}
+	if int64(buf.Len()) > limit {
+		return nil, &FileError{Path: path, What: what, Err: ErrTooLarge,
+			reason: fmt.Sprintf("grew past %s while being read; %s may be at most that", FormatSize(limit), withArticle(what))}
+	}
+	return buf.Bytes(), nil
+}
+
+// OpenFile opens the input file at path, which must be a regular file,
+// for a caller that reads it as a stream (an interval log) and so sets its
+// own limit, if any. Like ReadFile, it never opens a named pipe or a device.
+func OpenFile(path, what string) (*os.File, error) {
+	f, _, err := open(path, what, -1)
+	return f, err
+}
+
+// open opens a regular file of at most limit bytes (no limit when
+// negative), or says why not in a *FileError.
+func open(path, what string, limit int64) (*os.File, fs.FileInfo, error) {
+	check := func(info fs.FileInfo) error {
+		if reason := regular(info, what, limit); reason != "" {
+			return &FileError{Path: path, What: what, Err: errorFor(info), reason: reason}
+		}
+		return nil
 	}
 	info, err := os.Stat(path)
 	if err != nil {
-		return nil, sysErr(err)
+		return nil, nil, sysError(path, what, err)
 	}
-	if err := regular(info, what, limit); err != "" {
-		return nil, fail(errorFor(info), err)
+	if err := check(info); err != nil {
+		return nil, nil, err
 	}
 	// Non-blocking, in case the path became a FIFO since the Stat: opening
 	// one for reading would wait for a writer. Checked again once open.
 	f, err := os.OpenFile(path, openFlags, 0)
 	if err != nil {
-		return nil, sysErr(err)
+		return nil, nil, sysError(path, what, err)
 	}
-	defer f.Close()
-	if info, err = f.Stat(); err != nil {
-		return nil, sysErr(err)
+	if info, err = f.Stat(); err == nil {
+		err = check(info)
 	}
-	if err := regular(info, what, limit); err != "" {
-		return nil, fail(errorFor(info), err)
+	if err != nil {
+		f.Close()
+		if _, ok := err.(*FileError); !ok {
+			err = sysError(path, what, err)
+		}
+		return nil, nil, err
 	}
-	// Read one byte past the limit, so that a file that grew since the Stat
-	// is caught rather than cut short.
-	buf := bytes.NewBuffer(make([]byte, 0, min(info.Size(), limit)+bytes.MinRead))
-	if _, err := buf.ReadFrom(io.LimitReader(f, limit+1)); err != nil {
-		return nil, sysErr(err)
-	}
-	if int64(buf.Len()) > limit {
-		return nil, fail(ErrTooLarge, fmt.Sprintf("grew past %s while being read; a %s may be at most that", FormatSize(limit), what))
-	}
-	return buf.Bytes(), nil
+	return f, info, nil
+}
+
+// sysError is what the system said about an input, in a *FileError.
+func sysError(path, what string, err error) error {
+	err = unwrapPathError(err) // the *PathError repeats the path
+	return &FileError{Path: path, What: what, Err: err, reason: err.Error()}
 }
 
 // regular says what is wrong with a file of this kind and size as an input,
@@ -110,11 +138,15 @@ func regular(info fs.FileInfo, what string, limit int64) string {
 	m := info.Mode()
 	switch {
 	case m.IsDir():
-		return "is a directory, not a " + what
+		return "is a directory, not " + withArticle(what)
 	case !m.IsRegular():
 		return "is " + kindOf(m) + ", not a regular file"
-	case info.Size() > limit:
-		return fmt.Sprintf("is %s; a %s may be at most %s", FormatSize(info.Size()), what, FormatSize(limit))
+	case limit >= 0 && info.Size() > limit:
+		size, most := FormatSize(info.Size()), FormatSize(limit)
+		if size == most {
+			size = "more than " + most // not "is 64 MiB; at most 64 MiB"
+		}
+		return fmt.Sprintf("is %s; %s may be at most %s", size, withArticle(what), most)
 	}
 	return ""
 }
@@ -124,6 +156,14 @@ func errorFor(info fs.FileInfo) error {
 		return ErrTooLarge
 	}
 	return ErrNotRegular
+}
+
+// withArticle puts "a" or "an" before a file's role: "an interval log".
+func withArticle(what string) string {
+	if what != "" && strings.ContainsRune("aeiou", rune(what[0])) {
+		return "an " + what
+	}
+	return "a " + what
 }
 
 // kindOf names a file that is not regular, with its article.

@@ -37,7 +37,7 @@ func TestReadFile(t *testing.T) {
 		msg  string
 	}{
 		{dir, ErrNotRegular, dir + " is a directory, not a body file"},
-		{huge, ErrTooLarge, huge + " is 64 MiB; a body file may be at most 64 MiB"},
+		{huge, ErrTooLarge, huge + " is more than 64 MiB; a body file may be at most 64 MiB"},
 		{filepath.Join(dir, "missing.bin"), fs.ErrNotExist, "cannot read " + filepath.Join(dir, "missing.bin") + ": no such file or directory"},
 	} {
 		data, err := ReadFile(c.path, "body file")
@@ -52,6 +52,27 @@ func TestReadFile(t *testing.T) {
 		if fe.Path != c.path || strings.Contains(fe.Reason(), c.path) {
 			t.Errorf("ReadFile(%s): path %q, reason %q", c.path, fe.Path, fe.Reason())
 		}
+	}
+}
+
+// TestOpenFile: a stream sets its own limit, so a large regular file opens;
+// what is not a file does not.
+func TestOpenFile(t *testing.T) {
+	dir := t.TempDir()
+	huge := filepath.Join(dir, "run.hlog")
+	if err := os.WriteFile(huge, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(huge, 2*MaxInputSize); err != nil {
+		t.Fatal(err)
+	}
+	f, err := OpenFile(huge, "interval log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if _, err := OpenFile(dir, "interval log"); !errors.Is(err, ErrNotRegular) || err.Error() != dir+" is a directory, not an interval log" {
+		t.Errorf("OpenFile(dir) = %v", err)
 	}
 }
 

@@ -135,12 +135,19 @@ func agree(t *testing.T, y string, judged bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := sim.Run(simSc)
+	out, err := sim.Run(context.Background(), simSc)
+	if err != nil {
+		t.Fatal(err)
+	}
 	sc20, err := simSc.ScaleDuration(20 * simSc.Schedule().Duration())
 	if err != nil {
 		t.Fatal(err)
 	}
-	pop := sim.Run(sc20).Rec
+	popOut, err := sim.Run(context.Background(), sc20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pop := popOut.Rec
 	s := out.Rec.Counts
 	t.Logf("run: %d sent, %d ok, errors %v, %d new connections (%.1f%%); simulate: %d sent, %d ok, errors %v",
 		rc.Sent, rc.OK, rc.ByClass, rc.NewConnections, 100*share, s.Sent, s.OK, s.ByClass)

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"syscall"
 	"testing"
 	"time"
@@ -47,7 +48,9 @@ func BenchmarkSimulate(b *testing.B) {
 			b.ResetTimer()
 			start, cpu0 := time.Now(), cpuTime()
 			for range b.N {
-				Run(sc)
+				if _, err := Run(context.Background(), sc); err != nil {
+					b.Fatal(err)
+				}
 			}
 			reqs := float64(n) * float64(b.N)
 			b.ReportMetric(reqs/time.Since(start).Seconds(), "requests/s")

@@ -38,6 +38,7 @@
 package sim
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"time"
@@ -101,8 +102,18 @@ const (
 // are keyed by request number, and must not draw the same numbers.
 const netSalt = 0x6e6574776f726b // "network"
 
-// Run simulates the scenario's whole schedule.
-func Run(sc *scenario.Scenario) *Outcome {
+// pollWork is how much simulating (requests plus the tokens streamed) is
+// done between two looks at the context: a few milliseconds of work, so an
+// interruption is seen at once and looking costs nothing measurable.
+const pollWork = 1 << 16
+
+// Run simulates the scenario's whole schedule. It stops when ctx ends,
+// returning context.Cause(ctx) and no outcome: a simulation of part of a
+// plan judges a different plan.
+func Run(ctx context.Context, sc *scenario.Scenario) (*Outcome, error) {
+	if ctx.Err() != nil {
+		return nil, context.Cause(ctx)
+	}
 	s := newSimulator(sc)
 	sched := sc.Schedule()
 	n := sched.Requests()
@@ -113,8 +124,20 @@ func Run(sc *scenario.Scenario) *Outcome {
 		at := cur.At(i)
 		s.send(i, at)
 		last = at
+		if s.work >= pollWork {
+			if s.work = 0; ctx.Err() != nil {
+				return nil, context.Cause(ctx)
+			}
+		}
 	}
-	s.drain()
+	for len(s.wire) > 0 {
+		s.serve(s.wire.pop())
+		if s.work >= pollWork {
+			if s.work = 0; ctx.Err() != nil {
+				return nil, context.Cause(ctx)
+			}
+		}
+	}
 	return &Outcome{
 		Rec:             s.rec,
 		Planned:         n,
@@ -122,7 +145,7 @@ func Run(sc *scenario.Scenario) *Outcome {
 		SendSpan:        last,
 		Elapsed:         max(s.end, sched.Duration()),
 		Schedule:        sched,
-	}
+	}, nil
 }
 
 // simulator holds the model and its state. Nothing in it grows with the
@@ -157,6 +180,7 @@ type simulator struct {
 	h     hists
 	parts []histogram.Part
 	end   time.Duration
+	work  int // done since the context was last looked at: see pollWork
 }
 
 // hists caches the recorder's histograms, so recording skips its map.
@@ -223,17 +247,11 @@ func (s *simulator) send(seq int64, at time.Duration) {
 	}
 }
 
-// drain serves the requests still on the wire.
-func (s *simulator) drain() {
-	for len(s.wire) > 0 {
-		s.serve(s.wire.pop())
-	}
-}
-
 // serve follows one request from its arrival at the server to its last byte.
 // Requests are served in order of arrival, which is the order they take a
 // worker (FIFO): each takes the earliest worker to become free.
 func (s *simulator) serve(f flight) {
+	s.work += 1 + s.tokens
 	rec := s.rec
 	rec.Counts.Sent++
 	if f.newConn {

@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -19,6 +21,16 @@ func parse(t testing.TB, y string) *scenario.Scenario {
 		t.Fatal(err)
 	}
 	return sc
+}
+
+// simulate runs the whole plan.
+func simulate(t testing.TB, sc *scenario.Scenario) *Outcome {
+	t.Helper()
+	out, err := Run(context.Background(), sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func pct(t *testing.T, rec *histogram.Recorder, src string, p float64) time.Duration {
@@ -98,7 +110,7 @@ func TestKnownTimes(t *testing.T) {
 service: {database: {fixed: 5ms}, ttft: {fixed: 50ms}, tokens: 4, itl: {fixed: 10ms}}
 budget: {total: {p99: 1s}}
 `
-			out := Run(parse(t, y))
+			out := simulate(t, parse(t, y))
 			rec := out.Rec
 			if rec.Counts.Sent != 200 || rec.Counts.OK != 200 {
 				t.Fatalf("counts %+v", rec.Counts)
@@ -166,7 +178,7 @@ network: {rtt: {p50: 20ms, p99: 40ms}, reuse: `+formatFloat(reuse)+`}
 traffic: [{constant: {rate: 1000/s, duration: 20s}}]
 budget: {total: {p99: 1s}}
 `)
-		rec := Run(sc).Rec
+		rec := simulate(t, sc).Rec
 		share := float64(rec.Counts.NewConnections) / float64(rec.Counts.Sent)
 		if want := 1 - reuse; math.Abs(share-want) > 5*math.Sqrt(want*(1-want)/20000) {
 			t.Errorf("reuse %v: new connection share %.4f, want %.4f", reuse, share, want)
@@ -190,7 +202,7 @@ traffic: [{constant: {rate: 1000/s, duration: 10ms}}]
 service: {workers: 2, queue: 3, database: {fixed: 100ms}}
 budget: {total: {p99: 1s}}
 `)
-	out := Run(sc)
+	out := simulate(t, sc)
 	rec := out.Rec
 	// 0 and 1 start at once; 2, 3 and 4 wait (the queue is full); 5–9 are shed.
 	if c := rec.Counts; c.Sent != 10 || c.OK != 5 || c.Errors != 5 || c.ByClass[ClassHTTP5xx] != 5 {
@@ -222,7 +234,7 @@ traffic: [{constant: {rate: 100/s, duration: 30ms}}]
 service: {workers: 1, queue: 10, database: {fixed: 1s}}
 budget: {total: {p99: 5s}}
 `)
-	rec := Run(sc).Rec
+	rec := simulate(t, sc).Rec
 	// 0 is served by 1s; 1 starts at 1s and would end at 2s, past its
 	// deadline of 1.51s; 2 gets the worker at 1.51s and times out too.
 	if c := rec.Counts; c.OK != 1 || c.ByClass[ClassTimeout] != 2 {
@@ -240,7 +252,7 @@ traffic: [{constant: {rate: 1000/s, duration: 5s}}]
 service: {database: {p50: 2ms, p99: 10ms}, errors: 5%}
 budget: {total: {p99: 1s}}
 `)
-	rec := Run(sc).Rec
+	rec := simulate(t, sc).Rec
 	var want int64
 	for n := range uint64(5000) {
 		if rand.New(rand.NewPCG(42, n)).Float64() < 0.05 {
@@ -265,7 +277,7 @@ traffic: [{poisson: {rate: 300/s, duration: 5s}}]
 service: {workers: 8, queue: 20, database: {p50: 8ms, p99: 60ms}, ttft: {p50: 20ms, p99: 50ms}, tokens: 3, itl: {mean: 2ms}, errors: 1%}
 budget: {total: {p99: 1s}}
 `
-	a, b := Run(parse(t, y)).Rec, Run(parse(t, y)).Rec
+	a, b := simulate(t, parse(t, y)).Rec, simulate(t, parse(t, y)).Rec
 	if a.Counts.Sent != b.Counts.Sent || a.Counts.Errors != b.Counts.Errors || a.Counts.NewConnections != b.Counts.NewConnections {
 		t.Fatalf("counts differ: %+v vs %+v", a.Counts, b.Counts)
 	}
@@ -293,7 +305,7 @@ budget: {total: {p99: 1s}}
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
-		Run(sc)
+		simulate(t, sc)
 		runtime.ReadMemStats(&after)
 		return after.TotalAlloc - before.TotalAlloc
 	}
@@ -301,5 +313,35 @@ budget: {total: {p99: 1s}}
 	t.Logf("allocated %d bytes for 10k requests, %d for 100k", small, large)
 	if large > 2*small {
 		t.Errorf("100k requests allocate %d bytes, 10k %d: memory grows with requests", large, small)
+	}
+}
+
+// TestRunInterrupted: a long simulation looks at its context as it goes,
+// every pollWork requests and tokens, and stops there with its cause.
+func TestRunInterrupted(t *testing.T) {
+	// 100,000 requests of 10 tokens: 1.1M units of work, 16 looks.
+	sc := parse(t, `target: {url: embedded, stream: sse}
+traffic: [{constant: {rate: 1000/s, duration: 100s}}]
+service: {workers: 1000, ttft: {fixed: 1ms}, tokens: 10, itl: {fixed: 1ms}}
+budget: {total: {p99: 1s}}
+`)
+	for _, calls := range []int{0, 1, 5} {
+		ctx := &endsAfter{calls: calls, Context: context.Background()}
+		out, err := Run(ctx, sc)
+		if !errors.Is(err, context.Canceled) || out != nil {
+			t.Errorf("ended at look %d: %v, %v", calls+1, out, err)
+		}
+		// context.Cause asks once more.
+		if ctx.asked > calls+2 {
+			t.Errorf("ended at look %d: asked %d times", calls+1, ctx.asked)
+		}
+	}
+	ctx := &endsAfter{calls: 1000, Context: context.Background()}
+	out, err := Run(ctx, sc)
+	if err != nil || out.Rec.Counts.Sent != 100_000 {
+		t.Fatalf("not ended: %v", err)
+	}
+	if ctx.asked < 10 || ctx.asked > 20 {
+		t.Errorf("looked at the context %d times for 1.1M units of work, want about %d", ctx.asked, 1_100_000/pollWork+1)
 	}
 }

@@ -59,7 +59,11 @@ type Sweep struct {
 // it doubles until a factor fails (or halves until one passes), then
 // bisects between the last pass and the first failure. A verdict need not
 // be monotonic in the factor — random arrivals are drawn afresh at each
-// rate — so the knee is the one bisection found. It stops early when ctx ends.
+// rate — so the knee is the one bisection found.
+//
+// It stops when ctx ends: the steps simulated whole are kept and Stopped
+// says "interrupted"; ended before the first step (×1) was, it returns
+// context.Cause(ctx).
 func RunSweep(ctx context.Context, sc *scenario.Scenario) (*Sweep, error) {
 	sw := &Sweep{}
 	try := func(f float64) (*Step, error) {
@@ -74,7 +78,10 @@ func RunSweep(ctx context.Context, sc *scenario.Scenario) (*Sweep, error) {
 		if sched.Requests() > MaxSweepRequests {
 			return nil, fmt.Errorf("×%s plans %d requests, more than a sweep simulates (%d)", factor(f), sched.Requests(), MaxSweepRequests)
 		}
-		out := Run(s)
+		out, err := Run(ctx, s)
+		if err != nil {
+			return nil, err
+		}
 		res := Judge(s, out)
 		st := Step{Factor: f, Verdict: res.Verdict, Requests: out.Planned, PeakRate: sched.PeakRate(), MeanRate: sched.MeanRate()}
 		if v, _, ok := out.Rec.Percentile(scenario.SourceTotal, 99); ok {
@@ -111,6 +118,9 @@ func RunSweep(ctx context.Context, sc *scenario.Scenario) (*Sweep, error) {
 				break
 			}
 			st, err := try(f)
+			if err != nil && ctx.Err() != nil {
+				break
+			}
 			if err != nil {
 				sw.Stopped = fmt.Sprintf("within budget up to ×%s; ×%s cannot be simulated: %v", factor(loF), factor(f), err)
 				break
@@ -133,6 +143,9 @@ func RunSweep(ctx context.Context, sc *scenario.Scenario) (*Sweep, error) {
 				break
 			}
 			st, err := try(f)
+			if err != nil && ctx.Err() != nil {
+				break
+			}
 			if err != nil {
 				// Scaled down to nothing: the plan sends no request.
 				sw.Stopped = fmt.Sprintf("over budget down to ×%s; below that the plan sends no request: the budget fails without load", factor(hiF))
@@ -148,6 +161,9 @@ func RunSweep(ctx context.Context, sc *scenario.Scenario) (*Sweep, error) {
 	for loF > 0 && hiF > 0 && (hiF-loF)/loF > SweepPrecision && ctx.Err() == nil {
 		f := (loF + hiF) / 2
 		st, err := try(f)
+		if err != nil && ctx.Err() != nil {
+			break
+		}
 		if err != nil {
 			sw.Stopped = err.Error()
 			break

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -97,15 +98,42 @@ func TestSweepWrite(t *testing.T) {
 	}
 }
 
-// TestSweepInterrupted stops at once and keeps what it found.
+// TestSweepInterrupted: ended before the first step, a sweep has nothing
+// to say and returns the cause; ended later, it keeps the steps it
+// simulated whole and says it was interrupted.
 func TestSweepInterrupted(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	stop := errors.New("stop")
+	cancel(stop)
 	sw, err := RunSweep(ctx, parse(t, sweepScenario("100/s", "50ms")))
+	if !errors.Is(err, stop) || sw != nil {
+		t.Errorf("cancelled before the first step: %+v, %v", sw, err)
+	}
+
+	// The first step looks at the context once, before it starts; the
+	// second step finds it ended.
+	sw, err = RunSweep(&endsAfter{calls: 1}, parse(t, sweepScenario("100/s", "50ms")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(sw.Steps) != 1 || sw.Stopped != "interrupted" || sw.Knee == nil || sw.Knee.Factor != 1 {
-		t.Errorf("interrupted sweep: %d steps, stopped %q, knee %+v", len(sw.Steps), sw.Stopped, sw.Knee)
+	if len(sw.Steps) != 1 || sw.Stopped != "interrupted" || sw.Knee == nil || sw.Knee.Factor != 1 || sw.Fails != nil {
+		t.Errorf("interrupted sweep: %d steps, stopped %q, knee %+v, fails %+v", len(sw.Steps), sw.Stopped, sw.Knee, sw.Fails)
 	}
 }
+
+// endsAfter is a context that ends once Err has been asked calls times:
+// where a simulation stops does not depend on how fast it runs.
+type endsAfter struct {
+	context.Context
+	calls int
+	asked int
+}
+
+func (c *endsAfter) Err() error {
+	if c.asked++; c.asked > c.calls {
+		return context.Canceled
+	}
+	return nil
+}
+
+func (c *endsAfter) Done() <-chan struct{} { return nil }

@@ -2,12 +2,21 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/tailgate-dev/tailgate/scenario"
 )
 
 // badInputs is what a person must read for each hostile or malformed
@@ -104,7 +113,8 @@ var badInputs = map[string]string{
 	"header-newline.yaml":      "header value must be one line",
 	"method-bad.yaml":          `"GET /admin" is not an HTTP method`,
 	"body-file-missing.yaml":   "target.body_file: cannot read testdata/bad/bodies/no-such-body.json: no such file or directory",
-	"body-file-directory.yaml": "target.body_file: testdata/bad is a directory",
+	"body-file-directory.yaml": "target.body_file: testdata/bad is a directory, not a body file",
+	"body-file-dev-zero.yaml":  "target.body_file: /dev/zero is a character device, not a regular file",
 	"body-and-body-file.yaml":  "give body or body_file, not both",
 	// A plan or a gate that is missing.
 	"budget-missing.yaml": "budget: missing: a gate needs at least one line",
@@ -163,41 +173,16 @@ func TestBadInput(t *testing.T) {
 	}
 
 	// Inputs that cannot be files in a repository, made here.
-	tmp := t.TempDir()
-	huge := filepath.Join(tmp, "huge.yaml")
-	body := "target: {url: embedded}\ntraffic: [{constant: {rate: 1/s, duration: 1s}}]\nbudget: {total: {p99: 1s}}\n" +
-		strings.Repeat("# padding to make the file larger than a scenario may be\n", 20_000)
-	if err := os.WriteFile(huge, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	asDir := filepath.Join(tmp, "dir.yaml")
-	if err := os.Mkdir(asDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	inputs = append(inputs,
-		badInput{path: huge, want: "a scenario may be at most 1048576"},
-		badInput{path: asDir, want: "is a directory, not a scenario file"},
-		badInput{path: filepath.Join(tmp, "missing.yaml"), want: "no such file or directory"},
-	)
-	if os.Geteuid() != 0 { // root reads anything
-		locked := filepath.Join(tmp, "locked.yaml")
-		if err := os.WriteFile(locked, []byte("target: {url: embedded}\n"), 0o000); err != nil {
-			t.Fatal(err)
-		}
-		inputs = append(inputs, badInput{path: locked, want: "permission denied"})
-	}
-
+	inputs = append(inputs, unfileable(t)...)
 	for _, in := range inputs {
 		t.Run(filepath.Base(in.path), func(t *testing.T) {
-			for _, cmd := range []string{"run", "validate"} {
-				var stdout, stderr bytes.Buffer
-				code := run([]string{cmd, in.path}, &stdout, &stderr)
-				msg := stderr.String()
+			for _, cmd := range []string{"run", "validate", "simulate"} {
+				code, stdout, msg := runBounded(t, cmd, in.path)
 				if code != exitInvalid {
-					t.Fatalf("%s: exit %d, want %d\nstdout: %s\nstderr: %s", cmd, code, exitInvalid, stdout.String(), msg)
+					t.Fatalf("%s: exit %d, want %d\nstdout: %s\nstderr: %s", cmd, code, exitInvalid, stdout, msg)
 				}
-				if stdout.Len() > 0 {
-					t.Errorf("%s: printed on stdout: %q", cmd, stdout.String())
+				if stdout != "" {
+					t.Errorf("%s: printed on stdout: %q", cmd, stdout)
 				}
 				prefix := in.path + ": "
 				if in.positioned {
@@ -221,5 +206,140 @@ func TestBadInput(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// unfileable makes the bad inputs that cannot be files in a repository:
+// what is not a regular file (a directory, a named pipe, a device), what is
+// too large (sparse, so nothing is written), what cannot be read; as the
+// scenario and as its body_file.
+func unfileable(t *testing.T) []badInput {
+	tmp := t.TempDir()
+	write := func(name, content string) string {
+		t.Helper()
+		path := filepath.Join(tmp, name)
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	sparse := func(name string, size int64) string {
+		t.Helper()
+		path := write(name, "")
+		if err := os.Truncate(path, size); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	withBody := func(name, bodyFile string) string {
+		return write(name, "target: {url: embedded, body_file: "+bodyFile+"}\ntraffic: [{constant: {rate: 1/s, duration: 1s}}]\nbudget: {total: {p99: 1s}}\n")
+	}
+	asDir := filepath.Join(tmp, "dir.yaml")
+	if err := os.Mkdir(asDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	hugeBody := sparse("huge.bin", scenario.MaxInputSize+1)
+	inputs := []badInput{
+		{path: sparse("huge.yaml", 2<<20), want: "is 2 MiB; a scenario file may be at most 1 MiB"},
+		{path: asDir, want: "is a directory, not a scenario file"},
+		{path: filepath.Join(tmp, "missing.yaml"), want: "no such file or directory"},
+		{path: withBody("huge-body.yaml", "huge.bin"), want: "target.body_file: " + hugeBody + " is more than 64 MiB; a body file may be at most 64 MiB", positioned: true},
+	}
+	if os.Geteuid() != 0 { // root reads anything
+		locked := filepath.Join(tmp, "locked.yaml")
+		if err := os.WriteFile(locked, []byte("target: {url: embedded}\n"), 0o000); err != nil {
+			t.Fatal(err)
+		}
+		inputs = append(inputs, badInput{path: locked, want: "permission denied"})
+	}
+	if fi, err := os.Stat("/dev/zero"); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+		inputs = append(inputs, badInput{path: "/dev/zero", want: "is a character device, not a regular file"})
+	}
+	// A named pipe no one writes to: opening it to read would wait for ever.
+	fifo := filepath.Join(tmp, "fifo.yaml")
+	if out, err := exec.Command("mkfifo", fifo).CombinedOutput(); err == nil {
+		inputs = append(inputs,
+			badInput{path: fifo, want: "is a named pipe (FIFO), not a regular file"},
+			badInput{path: withBody("fifo-body.yaml", "fifo.yaml"), want: "target.body_file: " + fifo + " is a named pipe (FIFO), not a regular file", positioned: true},
+		)
+	} else {
+		t.Logf("no named pipe: %v %s", err, out)
+	}
+	return inputs
+}
+
+// runBounded runs one command line in process, failing the test rather
+// than waiting for ever on an input that never ends.
+func runBounded(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	type result struct {
+		code           int
+		stdout, stderr string
+	}
+	done := make(chan result, 1)
+	go func() {
+		var o, e bytes.Buffer
+		c := run(args, &o, &e)
+		done <- result{c, o.String(), e.String()}
+	}()
+	select {
+	case r := <-done:
+		return r.code, r.stdout, r.stderr
+	case <-time.After(30 * time.Second):
+		t.Fatalf("tailgate %s: still running 30s later", strings.Join(args, " "))
+	}
+	return
+}
+
+// TestBinaryBodySentVerbatim: a body_file that is not text (a NUL, bytes
+// that are not UTF-8) is sent byte for byte by both engines; a "${" in it
+// is data, not a variable to expand, so an unset one is no error.
+func TestBinaryBodySentVerbatim(t *testing.T) {
+	os.Unsetenv("TAILGATE_BADINPUT_UNSET")
+	body := []byte("\x89PNG\r\n\x1a\n\x00${TAILGATE_BADINPUT_UNSET}\xff\xfe${")
+	var mu sync.Mutex
+	var got [][]byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		got = append(got, b)
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "b.bin"), body, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "binary.yaml")
+	y := "target: {url: " + srv.URL + ", body_file: b.bin}\ntraffic: [{constant: {rate: 10/s, duration: 300ms}}]\nbudget: {total: {p99: 5s}}\n"
+	if err := os.WriteFile(path, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	code, stdout, stderr := runBounded(t, "validate", path)
+	if want := fmt.Sprintf("  body_file b.bin (binary, %d B)\n", len(body)); code != exitPass || !strings.Contains(stdout, want) {
+		t.Errorf("validate: exit %d, want the body described as %q\nstdout: %s\nstderr: %s", code, want, stdout, stderr)
+	}
+	if strings.Contains(stdout, "PNG") {
+		t.Errorf("validate printed the body's bytes:\n%s", stdout)
+	}
+	for _, engine := range []string{"vegeta", "native"} {
+		mu.Lock()
+		got = nil
+		mu.Unlock()
+		code, stdout, stderr := runBounded(t, "run", "--quiet", "--engine", engine, path)
+		if code != exitPass {
+			t.Fatalf("%s: exit %d\nstdout: %s\nstderr: %s", engine, code, stdout, stderr)
+		}
+		mu.Lock()
+		if len(got) == 0 {
+			t.Errorf("%s: no request arrived", engine)
+		}
+		for i, b := range got {
+			if !bytes.Equal(b, body) {
+				t.Errorf("%s: request %d carried %q, want %q", engine, i, b, body)
+			}
+		}
+		mu.Unlock()
 	}
 }

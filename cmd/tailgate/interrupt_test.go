@@ -1,14 +1,18 @@
 package main
 
 import (
-	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -30,24 +34,31 @@ func tailgateBinary(t *testing.T) string {
 	return bin
 }
 
-// started is a tailgate process running a scenario.
+// started is a tailgate process running a command.
 type started struct {
 	cmd            *exec.Cmd
-	stdout, stderr bytes.Buffer
+	stdout, stderr syncBuffer // read while the process writes
 	done           chan struct{}
 	err            error
 	exited         time.Time
 }
 
+// start runs `tailgate run ARGS… scenario.yaml` in dir.
 func start(t *testing.T, dir, scenarioYAML string, args ...string) *started {
 	t.Helper()
-	bin := tailgateBinary(t)
 	path := filepath.Join(dir, "scenario.yaml")
 	if err := os.WriteFile(path, []byte(scenarioYAML), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return startArgs(t, dir, append(append([]string{"run"}, args...), path)...)
+}
+
+// startArgs runs `tailgate ARGS…` in dir.
+func startArgs(t *testing.T, dir string, args ...string) *started {
+	t.Helper()
+	bin := tailgateBinary(t)
 	p := &started{done: make(chan struct{})}
-	p.cmd = exec.Command(bin, append(append([]string{"run"}, args...), path)...)
+	p.cmd = exec.Command(bin, args...)
 	p.cmd.Dir = dir
 	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
 	if err := p.cmd.Start(); err != nil {
@@ -137,10 +148,10 @@ budget:
 		t.Errorf("interrupted after %s of %s planned requests", m[1], m[2])
 	}
 	// Requests in flight finish: the embedded service outlives the signal.
-	if bytes.Contains(p.stdout.Bytes(), []byte("errors by class")) {
+	if strings.Contains(p.stdout.String(), "errors by class") {
 		t.Errorf("requests failed because of the interruption:\n%s", p.stdout.String())
 	}
-	if !bytes.Contains(p.stderr.Bytes(), []byte("tailgate: interrupt: stopping")) {
+	if !strings.Contains(p.stderr.String(), "tailgate: interrupt: stopping") {
 		t.Errorf("stderr does not say it is stopping: %q", p.stderr.String())
 	}
 
@@ -187,7 +198,7 @@ func TestInterruptDrainIsBounded(t *testing.T) {
 	if took < load.DefaultDrain-500*time.Millisecond {
 		t.Errorf("stopped %v after the signal: it did not wait for requests in flight", took)
 	}
-	if !interrupted.MatchString(p.stdout.String()) || !regexp.MustCompile(`errors by class: \d+ abandoned`).MatchString(p.stdout.String()) {
+	if !interrupted.MatchString(p.stdout.String()) || !regexp.MustCompile(`errors by class:\s+\d+\s+abandoned`).MatchString(p.stdout.String()) {
 		t.Errorf("report:\n%s", p.stdout.String())
 	}
 }
@@ -213,7 +224,170 @@ func TestSecondInterruptQuitsAtOnce(t *testing.T) {
 	if took := p.exited.Sub(signalled); took > 2*time.Second {
 		t.Errorf("took %v to quit after the second signal", took)
 	}
-	if !bytes.Contains(p.stderr.Bytes(), []byte("tailgate: interrupt again: quitting at once")) {
+	if !strings.Contains(p.stderr.String(), "tailgate: interrupt again: quitting at once") {
 		t.Errorf("stderr %q", p.stderr.String())
+	}
+}
+
+// longSimulation takes minutes to simulate (2,000,000 requests of 10,000
+// tokens), yet is small enough for validate to simulate for its composed
+// p99 rather than skip.
+const longSimulation = `name: long-simulation
+target: {url: embedded, stream: sse, timeout: 1m}
+traffic:
+  - constant: {rate: 20000/s, duration: 100s}
+service:
+  workers: 1000000
+  tokens: 10000
+  itl: {p50: 1ms, p99: 2ms}
+budget:
+  total: {p99: 30s}
+`
+
+// TestInterruptStopsSimulate: the first SIGINT stops a long simulation
+// where it is, exit 3; a part of a plan would judge another plan, so
+// nothing is printed but why.
+func TestInterruptStopsSimulate(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "long.yaml"), []byte(longSimulation), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := startArgs(t, dir, "simulate", "long.yaml")
+	time.Sleep(time.Second)
+	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(t, 10*time.Second); code != exitNoTrust {
+		t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, exitNoTrust, p.stdout.String(), p.stderr.String())
+	}
+	if p.stdout.String() != "" {
+		t.Errorf("an interrupted simulation printed:\n%s", p.stdout.String())
+	}
+	for _, want := range []string{"tailgate: interrupt: stopping", "tailgate: simulate: interrupted before the end of the plan; nothing to report"} {
+		if !strings.Contains(p.stderr.String(), want) {
+			t.Errorf("stderr does not say %q:\n%s", want, p.stderr.String())
+		}
+	}
+}
+
+// TestInterruptStopsValidate: validate stops within the simulation it runs
+// for the budget explained: the files described before stand, the one it
+// was on is not half described, exit 3.
+func TestInterruptStopsValidate(t *testing.T) {
+	dir := t.TempDir()
+	for name, y := range map[string]string{
+		"quick.yaml": "target: {url: embedded}\ntraffic: [{constant: {rate: 10/s, duration: 1s}}]\nbudget: {total: {p99: 1s}}\n",
+		"long.yaml":  longSimulation,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(y), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := startArgs(t, dir, "validate", "quick.yaml", "long.yaml")
+	time.Sleep(time.Second)
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(t, 10*time.Second); code != exitNoTrust {
+		t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, exitNoTrust, p.stdout.String(), p.stderr.String())
+	}
+	out := p.stdout.String()
+	if !strings.Contains(out, "quick.yaml: ok") || strings.Contains(out, "long.yaml") {
+		t.Errorf("stdout:\n%s", out)
+	}
+	if !strings.Contains(p.stderr.String(), "tailgate: terminated: stopping") {
+		t.Errorf("stderr %q", p.stderr.String())
+	}
+}
+
+// TestInterruptStopsServe: serve runs until the first SIGINT, then stops
+// serving at once, exit 3 like every interrupted command.
+func TestInterruptStopsServe(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "s.yaml"), []byte("target: {url: embedded}\ntraffic: [{constant: {rate: 10/s, duration: 1s}}]\nbudget: {total: {p99: 1s}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := startArgs(t, dir, "serve", "--addr", "127.0.0.1:0", "s.yaml")
+	serving := regexp.MustCompile(`on (http://127\.0\.0\.1:\d+/)`)
+	var m []string
+	for deadline := time.Now().Add(10 * time.Second); m == nil; {
+		if time.Now().After(deadline) {
+			t.Fatalf("not serving 10s later\nstdout: %s\nstderr: %s", p.stdout.String(), p.stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+		m = serving.FindStringSubmatch(p.stdout.String())
+	}
+	res, err := http.Get(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(t, 10*time.Second); code != exitNoTrust {
+		t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, exitNoTrust, p.stdout.String(), p.stderr.String())
+	}
+	if _, err := http.Get(m[1]); err == nil {
+		t.Error("still serving after it exited")
+	}
+}
+
+// interruptOn is a writer that interrupts a command's context once the
+// command has written want: a point in its work, not a moment in time.
+type interruptOn struct {
+	syncBuffer
+	want   string
+	cancel context.CancelCauseFunc
+}
+
+func (w *interruptOn) Write(p []byte) (int, error) {
+	n, err := w.syncBuffer.Write(p)
+	if strings.Contains(w.String(), w.want) {
+		w.cancel(fmt.Errorf("%w by interrupt", errInterrupted))
+	}
+	return n, err
+}
+
+// TestInterruptedSweep: simulate's verdict is printed before the sweep
+// starts; interrupted then, the sweep prints nothing and the command says
+// it was interrupted (exit 3), the verdict above notwithstanding.
+func TestInterruptedSweep(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pool.yaml")
+	if err := os.WriteFile(path, []byte(`target: {url: embedded}
+traffic: [{constant: {rate: 100/s, duration: 10s}}]
+service: {workers: 4, queue: 100000, database: {fixed: 10ms}}
+budget: {total: {p99: 50ms}}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	stdout := &interruptOn{want: "PASS", cancel: cancel}
+	c := &simulateCmd{sweep: true, output: outputFlags{format: "text"}, scen: scenarioFlags{rateScale: 1}}
+	err := c.Run(ctx, path, stdout, io.Discard)
+	if !errors.Is(err, errInterrupted) || exitCode(err, io.Discard) != exitNoTrust {
+		t.Errorf("Run = %v, want the interruption (exit 3)", err)
+	}
+	if out := stdout.String(); !strings.Contains(out, "PASS") || strings.Contains(out, "sweep:") {
+		t.Errorf("stdout:\n%s", out)
+	}
+}
+
+// TestInterruptedPlot: plot stops before it reads or draws.
+func TestInterruptedPlot(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "run.hlog")
+	if err := os.WriteFile(log, []byte("#tailgate header {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(fmt.Errorf("%w by interrupt", errInterrupted))
+	c := &plotCmd{out: filepath.Join(dir, "plots")}
+	if err := c.Run(ctx, log, io.Discard); !errors.Is(err, errInterrupted) {
+		t.Errorf("Run = %v, want the interruption", err)
+	}
+	if _, err := os.Stat(c.out); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("an interrupted plot made %s: %v", c.out, err)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"maps"
@@ -37,7 +38,7 @@ With --scenario, the curves are the budget lines with their limits marked, and
 the budget figure is drawn; without, every measured latency is drawn.`,
 		Args: args(1, "one interval log (run.hlog)"),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			return c.Run(a[0], cmd.OutOrStdout())
+			return c.Run(cmd.Context(), a[0], cmd.OutOrStdout())
 		},
 	}
 	cmd.Flags().StringVarP(&c.out, "out", "o", "", "`DIR` to write the plots to (required)")
@@ -46,11 +47,19 @@ the budget figure is drawn; without, every measured latency is drawn.`,
 	return cmd
 }
 
-// Run reads the log and writes its figures.
-func (c *plotCmd) Run(path string, stdout io.Writer) error {
+// Run reads the log and writes its figures. When ctx ends it stops before
+// reading the log or before drawing, and returns the cause (exit 3).
+func (c *plotCmd) Run(ctx context.Context, path string, stdout io.Writer) error {
 	if c.out == "" {
 		return usagef("-o DIR is required: where to write the plots")
 	}
+	// A named pipe or a device is not a log: refuse it before readLog
+	// would wait on it.
+	f, err := scenario.OpenFile(path, "interval log")
+	if err != nil {
+		return usageError{err}
+	}
+	f.Close()
 	var sc *scenario.Scenario
 	if c.scenario != "" {
 		var err error
@@ -58,9 +67,15 @@ func (c *plotCmd) Run(path string, stdout io.Writer) error {
 			return err
 		}
 	}
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
 	l, err := readLog(path, timelinePercentiles(sc))
 	if err != nil {
 		return err
+	}
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
 	}
 	if err := os.MkdirAll(c.out, 0o755); err != nil {
 		return usagef("-o %s: %v", c.out, err)

@@ -29,7 +29,9 @@ func newServeCmd() *cobra.Command {
 	return cmd
 }
 
-// Run serves until interrupted.
+// Run serves until interrupted, then stops at once (requests in flight
+// fail) and returns the interruption's cause: exit 3, as every command
+// that Ctrl-C stops.
 func (c *serveCmd) Run(ctx context.Context, path string, stdout, _ io.Writer) error {
 	sc, err := scenario.Load(path)
 	if err != nil {
@@ -41,5 +43,8 @@ func (c *serveCmd) Run(ctx context.Context, path string, stdout, _ io.Writer) er
 	}
 	fmt.Fprintf(stdout, "serving %s (embedded service of %s) on %s; Ctrl-C stops\n", sc.Name, sc.File, srv.URL())
 	<-ctx.Done()
-	return srv.Close()
+	if err := srv.Close(); err != nil {
+		return fmt.Errorf("stopping the embedded service: %w", err)
+	}
+	return context.Cause(ctx)
 }

@@ -14,9 +14,11 @@ import (
 var errInterrupted = errors.New("interrupted")
 
 // interruptContext returns a context that ends at the first SIGINT or
-// SIGTERM, so a run stops sending, drains what is in flight and reports what
-// it measured. A second signal exits at once with code 3: the user has
-// decided not to wait for the drain. stop releases the signals.
+// SIGTERM, for every command: a run stops sending, drains what is in flight
+// and reports what it measured; simulate, validate, serve and plot stop
+// where they are. Each then exits 3: interrupted, no trustworthy verdict. A
+// second signal exits at once with code 3: the user has decided not to wait
+// for the drain. stop releases the signals.
 func interruptContext(parent context.Context, stderr io.Writer) (ctx context.Context, stop func()) {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
@@ -39,7 +41,8 @@ func watchSignals(parent context.Context, sigs <-chan os.Signal, stderr io.Write
 		select {
 		case s := <-sigs:
 			cancel(fmt.Errorf("%w by %s", errInterrupted, signalName(s)))
-			fmt.Fprintf(stderr, "tailgate: %s: stopping, finishing requests in flight (again to quit at once)\n", signalName(s))
+			// Said for every command; only a run has requests in flight.
+			fmt.Fprintf(stderr, "tailgate: %s: stopping (again to quit at once)\n", signalName(s))
 		case <-done:
 			return
 		}

@@ -32,7 +32,11 @@ connection costs, and how the parts' p99s compose.
 
 --sweep then scales every rate by a factor and bisects for the largest factor still
 within budget. The exit code is the verdict of the scenario as written (with --set,
---rate-scale and --duration applied): 0 within budget, 1 over.`,
+--rate-scale and --duration applied): 0 within budget, 1 over.
+
+Ctrl-C stops at once with exit 3. A simulation cut short prints nothing: part of
+a plan would judge a different plan. A sweep cut short prints the factors it
+simulated whole, and says it was interrupted.`,
 		Args: args(1, "one scenario file"),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			return c.Run(cmd.Context(), a[0], cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -59,7 +63,10 @@ func (c *simulateCmd) Run(ctx context.Context, path string, stdout, stderr io.Wr
 	if ch := c.scen.changes(); text && len(ch) > 0 {
 		fmt.Fprintf(stdout, "what if: %s\n", strings.Join(ch, "  "))
 	}
-	out := sim.Run(sc)
+	out, err := sim.Run(ctx, sc)
+	if err != nil {
+		return c.interrupted(stderr, err)
+	}
 	res := sim.Judge(sc, out)
 	verdict := c.output.emit(stdout, stderr, measured{sc: sc, rec: out.Rec, res: res})
 	if verdict != nil && !errors.Is(verdict, errGateFailed) && !errors.Is(verdict, errNoVerdict) {
@@ -86,6 +93,18 @@ func (c *simulateCmd) Run(ctx context.Context, path string, stdout, stderr io.Wr
 		if err := sw.Write(w); err != nil {
 			return err
 		}
+		// The verdict above stands, but the sweep asked for is not whole.
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
 	}
 	return verdict
+}
+
+// interrupted says that a simulation was cut short and returns why (exit 3).
+func (c *simulateCmd) interrupted(stderr io.Writer, err error) error {
+	if !c.output.quiet {
+		fmt.Fprintln(stderr, "tailgate: simulate: interrupted before the end of the plan; nothing to report")
+	}
+	return err
 }

@@ -35,16 +35,30 @@ func newValidateCmd() *cobra.Command {
 	}
 }
 
-// Run checks every file, reporting all invalid ones before failing.
-func (c *validateCmd) Run(_ context.Context, paths []string, stdout, stderr io.Writer) error {
+// Run checks every file, reporting all invalid ones before failing. When
+// ctx ends it stops between files or within the simulation of one: the
+// files described so far stand, the invalid ones found so far are
+// reported, and it returns the cause (exit 3).
+func (c *validateCmd) Run(ctx context.Context, paths []string, stdout, stderr io.Writer) error {
 	var bad []error
 	for _, p := range paths {
+		if ctx.Err() != nil {
+			break
+		}
 		sc, err := scenario.Load(p)
 		if err != nil {
 			bad = append(bad, err)
 			continue
 		}
-		describe(stdout, sc)
+		if err := describe(ctx, stdout, sc); err != nil {
+			break
+		}
+	}
+	if ctx.Err() != nil {
+		for _, e := range bad {
+			fmt.Fprintln(stderr, e)
+		}
+		return context.Cause(ctx)
 	}
 	if len(bad) == 1 {
 		return bad[0]
@@ -58,14 +72,25 @@ func (c *validateCmd) Run(_ context.Context, paths []string, stdout, stderr io.W
 	return nil
 }
 
-// describe prints the plan of a valid scenario.
-func describe(w io.Writer, sc *scenario.Scenario) {
+// describe prints the plan of a valid scenario, whole or not at all: it
+// simulates first, and returns the cause when ctx ends during it.
+func describe(ctx context.Context, w io.Writer, sc *scenario.Scenario) error {
+	rec, err := composed(ctx, sc)
+	if err != nil {
+		return err
+	}
 	s := sc.Schedule()
 	fmt.Fprintf(w, "%s: ok\n", sc.File)
 	if sc.Description != "" {
 		fmt.Fprintf(w, "  %s\n", strings.TrimSpace(sc.Description))
 	}
 	fmt.Fprintf(w, "  target %s %s (stream %s, timeout %s)\n", sc.Target.Method, targetLabel(sc), sc.Target.Stream, sc.Target.Timeout)
+	// What the body is, never its bytes: it may be binary, or hold a secret.
+	if d := sc.Target.DescribeBody(); d != "" && sc.Target.BodyFile != "" {
+		fmt.Fprintf(w, "  body_file %s (%s)\n", sc.Target.BodyFile, d)
+	} else if d != "" {
+		fmt.Fprintf(w, "  body (%s)\n", d)
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 3, ' ', 0)
 	fmt.Fprintln(tw, "  segment\tstart\tduration\trequests\tpeak")
 	for _, g := range s.Segments() {
@@ -83,20 +108,30 @@ func describe(w io.Writer, sc *scenario.Scenario) {
 	for _, warn := range budget.PhysicsWarnings(sc) {
 		fmt.Fprintf(w, "  warning: %s\n", warn)
 	}
-	explain(w, sc)
+	explain(w, sc, rec)
+	return nil
 }
 
 // maxExplainRequests bounds the simulation validate runs for the composed
 // p99: a second or so of simulating.
 const maxExplainRequests = 2_000_000
 
-// explain prints the budget explained. The composed p99 comes from a
-// simulation of the plan, unless the plan is too large to simulate quickly.
-func explain(w io.Writer, sc *scenario.Scenario) {
-	var rec *histogram.Recorder
-	if sc.Schedule().Requests() <= maxExplainRequests {
-		rec = sim.Run(sc).Rec
+// composed simulates the plan for the composed p99, unless the plan is too
+// large to simulate quickly (nil then).
+func composed(ctx context.Context, sc *scenario.Scenario) (*histogram.Recorder, error) {
+	if sc.Schedule().Requests() > maxExplainRequests {
+		return nil, nil
 	}
+	out, err := sim.Run(ctx, sc)
+	if err != nil {
+		return nil, err
+	}
+	return out.Rec, nil
+}
+
+// explain prints the budget explained, with the composed p99 from rec when
+// there is one.
+func explain(w io.Writer, sc *scenario.Scenario, rec *histogram.Recorder) {
 	fmt.Fprintln(w, "  the budget explained")
 	// The plan's network line above already gives the floor.
 	for _, r := range report.ExplanationRows(budget.Explain(sc, rec), false) {
