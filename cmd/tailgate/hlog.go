@@ -45,6 +45,7 @@ func openIntervalLogOf(dir string, sc *scenario.Scenario, sched *scenario.Schedu
 		header:    h,
 		planStart: planStart,
 		f:         f,
+		w:         maskerFor(sc).writer(f),
 		pending:   make(chan logItem, 4),
 		written:   make(chan struct{}),
 	}
@@ -71,7 +72,10 @@ type intervalLog struct {
 	done    bool
 
 	// Owned by the writing goroutine until written is closed.
-	f       *os.File
+	f *os.File
+	// w is f through the scenario's masker: a target can reflect a secret
+	// into what the log keeps (an error message, a Server-Timing name).
+	w       *maskWriter
 	lw      *histogram.LogWriter
 	err     error // the first write error; the log stops there
 	pending chan logItem
@@ -137,7 +141,7 @@ func (l *intervalLog) write() {
 				start = l.planStart
 			}
 			l.header.Start = &start
-			l.lw = histogram.NewLogWriter(l.f, it.start, l.header)
+			l.lw = histogram.NewLogWriter(l.w, it.start, l.header)
 		}
 		err := l.lw.Interval(it.from, it.to, it.hists)
 		if err == nil {
@@ -159,8 +163,11 @@ func (l *intervalLog) close() error {
 	<-l.written
 	if l.lw == nil && l.err == nil {
 		// The run never ticked (it failed to start): a log with no interval.
-		l.lw = histogram.NewLogWriter(l.f, time.Now(), l.header)
+		l.lw = histogram.NewLogWriter(l.w, time.Now(), l.header)
 		l.err = l.lw.Flush()
+	}
+	if err := l.w.Flush(); l.err == nil {
+		l.err = err
 	}
 	if err := l.f.Close(); l.err == nil {
 		l.err = err
@@ -244,7 +251,12 @@ func finishIntervalLog(path string, m measured) error {
 			if err != nil {
 				return err
 			}
-			if err := histogram.AppendRun(f, run); err != nil {
+			w := maskerFor(m.sc).writer(f)
+			err = histogram.AppendRun(w, run)
+			if err == nil {
+				err = w.Flush()
+			}
+			if err != nil {
 				f.Close()
 				return fmt.Errorf("%s: %w", path, err)
 			}
@@ -259,7 +271,7 @@ func finishIntervalLog(path string, m measured) error {
 		h.Scenario = m.res.Scenario
 	}
 	h.Start = &start
-	return writeFile(filepath.Dir(path), filepath.Base(path), func(w io.Writer) error {
+	return writeMasked(filepath.Dir(path), filepath.Base(path), maskerFor(m.sc), func(w io.Writer) error {
 		return m.rec.WriteLog(w, start, elapsed, h, run)
 	})
 }

@@ -80,7 +80,7 @@ func (c *reportCmd) Run(ctx context.Context, path string, stdout, stderr io.Writ
 	if c.output.out != "" {
 		// The artifacts of a report carry its log, so plots and a later
 		// report can be made from the directory alone.
-		if err := copyLog(path, filepath.Join(c.output.out, fileRunHlog)); err != nil {
+		if err := copyLog(path, filepath.Join(c.output.out, fileRunHlog), maskerFor(sc)); err != nil {
 			return fmt.Errorf("writing artifacts to %s: %w", c.output.out, err)
 		}
 	}
@@ -145,8 +145,9 @@ func judgeLog(sc *scenario.Scenario, l *histogram.Log) *budget.Result {
 	return res
 }
 
-// copyLog copies the log at from to to, unless they are one file.
-func copyLog(from, to string) error {
+// copyLog copies the log at from to to through mk, unless they are one
+// file.
+func copyLog(from, to string, mk *masker) error {
 	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
 		return err
 	}
@@ -159,5 +160,5 @@ func copyLog(from, to string) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(to, data, 0o644)
+	return os.WriteFile(to, []byte(mk.String(string(data))), 0o644)
 }
