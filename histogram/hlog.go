@@ -155,7 +155,11 @@ func ShardList(shards []int, n int) string {
 	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }
 
-// ParseShard reads a shard as "i/N", with 0 ≤ i < N.
+// MaxShards bounds N in a shard i/N: far beyond any run, and small
+// enough that listing a plan's shards costs nothing.
+const MaxShards = 100_000
+
+// ParseShard reads a shard as "i/N", with 0 ≤ i < N ≤ MaxShards.
 func ParseShard(s string) (i, n int, err error) {
 	a, b, ok := strings.Cut(s, "/")
 	if !ok {
@@ -168,6 +172,8 @@ func ParseShard(s string) (i, n int, err error) {
 		return 0, 0, errors.New("want i/N with whole numbers, like 0/4")
 	case n < 1:
 		return 0, 0, errors.New("N must be at least 1")
+	case n > MaxShards:
+		return 0, 0, fmt.Errorf("N must be at most %d", MaxShards)
 	case i < 0 || i >= n:
 		return 0, 0, fmt.Errorf("i must be from 0 to N−1 = %d", n-1)
 	}
@@ -188,8 +194,8 @@ func (h *LogHeader) checkPart() error {
 	if len(h.Shards) == 0 {
 		return nil
 	}
-	if h.ShardCount < 1 {
-		return errors.New("tailgate header: shards without shard_count")
+	if h.ShardCount < 1 || h.ShardCount > MaxShards {
+		return fmt.Errorf("tailgate header: shards of %d: want a shard_count from 1 to %d", h.ShardCount, MaxShards)
 	}
 	for k, i := range h.Shards {
 		if i < 0 || i >= h.ShardCount || (k > 0 && i <= h.Shards[k-1]) {

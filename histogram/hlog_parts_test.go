@@ -208,6 +208,8 @@ func TestHeaderShardsChecked(t *testing.T) {
 		`{"format":"tailgate.hlog/v1","scenario":"a","planned":1,"planned_duration_s":1,"shards":[1,0],"shard_count":2}`,
 		`{"format":"tailgate.hlog/v1","scenario":"a","planned":1,"planned_duration_s":1,"shards":[0,3],"shard_count":3}`,
 		`{"format":"tailgate.hlog/v1","scenario":"a","planned":1,"planned_duration_s":1,"shards":[0],"shard_count":2,"shard":"1/2"}`,
+		`{"format":"tailgate.hlog/v1","scenario":"a","planned":1,"planned_duration_s":1,"shards":[0],"shard_count":1000000000}`,
+		`{"format":"tailgate.hlog/v1","scenario":"a","planned":1,"planned_duration_s":1,"shard":"0/1000000000"}`,
 	} {
 		_, err := ReadLogMeta(strings.NewReader("#tailgate header "+header+"\n"), "x.hlog")
 		if err == nil || !strings.HasPrefix(err.Error(), "x.hlog:1: tailgate header: ") {

@@ -313,6 +313,8 @@ func FuzzReadIntervalLog(f *testing.F) {
 	f.Add([]byte("#[StartTime: 1 (seconds since epoch)]\n#[BaseTime: 0]\nTag=a,0,1,0,HISTFAAAACx42pNpmSzMwMDAyAABzFCaEUoz2X+AsQE1/wMn\n"))
 	f.Add([]byte("#tailgate interval {\"start_s\":1,\"end_s\":0}\n"))
 	f.Add([]byte("Tag=%zz,0,1,0,x\n"))
+	f.Add([]byte(`#tailgate header {"format":"tailgate.hlog/v1","scenario":"a","planned":1,"planned_duration_s":1,"identity":"plan1-aa","shard":"1/3"}` + "\n"))
+	f.Add([]byte(`#tailgate header {"format":"tailgate.hlog/v1","scenario":"a","planned":1,"planned_duration_s":1,"identity":"plan1-aa","shards":[0,2],"shard_count":4}` + "\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// Every interval line decodes a histogram of 23,552 counts: long
 		// inputs of repeated lines only slow the search (and minimizing
@@ -333,6 +335,14 @@ func FuzzReadIntervalLog(f *testing.F) {
 		}
 		_ = l.Elapsed()
 		_ = l.Interrupted()
+		// What a header says of its shards is checked when read: listing the
+		// missing ones is bounded.
+		if l.Header != nil {
+			if missing, n := l.Header.Missing(); len(missing) > n || n > MaxShards {
+				t.Fatalf("missing %d of %d shards", len(missing), n)
+			}
+			_ = l.Header.Incomplete()
+		}
 	})
 }
 
