@@ -263,7 +263,7 @@ func TestInterruptStopsSimulate(t *testing.T) {
 	if p.stdout.String() != "" {
 		t.Errorf("an interrupted simulation printed:\n%s", p.stdout.String())
 	}
-	for _, want := range []string{"tailgate: interrupt: stopping", "tailgate: simulate: interrupted before the end of the plan; nothing to report"} {
+	for _, want := range []string{"tailgate: interrupt: stopping", "tailgate: interrupted by interrupt: the simulation did not reach the end of the plan; nothing to report"} {
 		if !strings.Contains(p.stderr.String(), want) {
 			t.Errorf("stderr does not say %q:\n%s", want, p.stderr.String())
 		}

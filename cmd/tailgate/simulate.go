@@ -65,7 +65,8 @@ func (c *simulateCmd) Run(ctx context.Context, path string, stdout, stderr io.Wr
 	}
 	out, err := sim.Run(ctx, sc)
 	if err != nil {
-		return c.interrupted(stderr, err)
+		// Part of a plan would judge another plan: nothing is printed.
+		return fmt.Errorf("%w: the simulation did not reach the end of the plan; nothing to report", err)
 	}
 	res := sim.Judge(sc, out)
 	verdict := c.output.emit(stdout, stderr, measured{sc: sc, rec: out.Rec, res: res})
@@ -99,12 +100,4 @@ func (c *simulateCmd) Run(ctx context.Context, path string, stdout, stderr io.Wr
 		}
 	}
 	return verdict
-}
-
-// interrupted says that a simulation was cut short and returns why (exit 3).
-func (c *simulateCmd) interrupted(stderr io.Writer, err error) error {
-	if !c.output.quiet {
-		fmt.Fprintln(stderr, "tailgate: simulate: interrupted before the end of the plan; nothing to report")
-	}
-	return err
 }
