@@ -37,6 +37,7 @@ func (c *serveCmd) Run(ctx context.Context, path string, stdout, _ io.Writer) er
 	if err != nil {
 		return err
 	}
+	maskerOf(ctx).add(sc.Secrets)
 	srv, err := target.Start(ctx, sc, c.addr)
 	if err != nil {
 		return usagef("cannot serve on %s: %v", c.addr, err)

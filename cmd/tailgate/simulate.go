@@ -58,6 +58,7 @@ func (c *simulateCmd) Run(ctx context.Context, path string, stdout, stderr io.Wr
 	if err != nil {
 		return err
 	}
+	maskerOf(ctx).add(sc.Secrets)
 	// Text goes around the table; other formats keep stdout to the result.
 	text := c.output.format == "text" && !c.output.quiet
 	if ch := c.scen.changes(); text && len(ch) > 0 {
