@@ -3,7 +3,9 @@ package scenario
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -34,7 +36,7 @@ func expand(s string) (string, []string, error) {
 		}
 		name := s[i+2 : i+end]
 		if !validEnvName(name) {
-			return "", nil, fmt.Errorf("${%s} is not a variable name (letters, digits and _)", clip(name))
+			return "", nil, fmt.Errorf("${%s} is not a variable name (letters, digits and _)", escape(clip(name)))
 		}
 		v, ok := os.LookupEnv(name)
 		if !ok {
@@ -62,6 +64,18 @@ func validEnvName(s string) bool {
 		}
 	}
 	return true
+}
+
+// escape writes what a terminal would act on (an escape sequence, a
+// newline) as Go escapes, so a message shows the text, never raw bytes.
+func escape(s string) string {
+	for _, r := range s {
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
+			q := strconv.Quote(s)
+			return q[1 : len(q)-1]
+		}
+	}
+	return s
 }
 
 // clip shortens s to 20 bytes for a message, on a character boundary.

@@ -203,3 +203,22 @@ func TestClipKeepsCharacters(t *testing.T) {
 		t.Errorf("clip(%q) = %q", s, got)
 	}
 }
+
+// TestExpandShowsNoRawBytes: a name that is not a variable is shown with
+// what a terminal would act on escaped.
+func TestExpandShowsNoRawBytes(t *testing.T) {
+	for in, want := range map[string]string{
+		"${1NOT-A-NAME}":   "${1NOT-A-NAME} is not a variable name",
+		"${\x1b[2J}":       `${\x1b[2J} is not a variable name`,
+		"${a\nb}":          `${a\nb} is not a variable name`,
+		`${"quoted"}`:      `${"quoted"} is not a variable name`,
+		"${naïve}":         "${naïve} is not a variable name",
+		"${\xff}":          `${\xff} is not a variable name`,
+		"${\x07" + "bell}": `${\abell} is not a variable name`,
+	} {
+		_, _, err := expand(in)
+		if err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("expand(%q) = %v, want %q", in, err, want)
+		}
+	}
+}
