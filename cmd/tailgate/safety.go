@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -134,17 +133,13 @@ func isLoopback(host string) bool {
 	return a.IsLoopback() || a.IsUnspecified()
 }
 
-// maskSecrets shows s with every value that came from a ${VAR} replaced
-// by ***, the longest first so that no part of one is left showing.
+// maskSecrets shows s with every value that came from a ${VAR}, in every
+// encoding, replaced by ***: the masker's step, for a string shown before
+// it reaches a writer.
 func maskSecrets(s string, secrets []string) string {
-	byLength := slices.Clone(secrets)
-	slices.SortFunc(byLength, func(a, b string) int { return len(b) - len(a) })
-	for _, v := range byLength {
-		if v != "" {
-			s = strings.ReplaceAll(s, v, "***")
-		}
-	}
-	return s
+	mk := &masker{}
+	mk.add(secrets)
+	return mk.String(s)
 }
 
 // rateFlag is a flag holding a rate written N/s, N/m or N/h.
