@@ -22,7 +22,7 @@ func sample() *budget.Result {
 		Schema: budget.Schema, Scenario: "llm-chat", Mode: "run", Engine: "vegeta", Verdict: budget.Fail,
 		Saturation: budget.Saturation{LagP50Ms: 0.041, LagP99Ms: 0.187, AchievedRatio: 1},
 		Requests: budget.Requests{Planned: 4800, Sent: 4812, OK: 4793, Errors: 19, PlannedRate: 80, AchievedRate: 80.2,
-			NewConnections: 149, DurationS: 60, ElapsedS: 60.4},
+			NewConnections: 149, Responses: 4808, Redirects: 3, FirstLocation: "/login?next=%2Fv1%2Fchat", DurationS: 60, ElapsedS: 60.4},
 		Lines: []budget.Line{
 			{Name: "rtt", Source: "connect", Verdict: budget.OK, Count: 149, Percentiles: []budget.Percentile{
 				{P: 95, ObservedMs: f(41.2), BudgetMs: 70, MarginMs: f(28.8), Verdict: budget.OK},
@@ -40,8 +40,9 @@ func sample() *budget.Result {
 				{P: 99, ObservedMs: f(2200), BudgetMs: 2400, MarginMs: f(200), Verdict: budget.OK}}},
 			{Name: "errors", Source: "errors", Verdict: budget.OK, Count: 4812, ObservedRatio: f(19.0 / 4812), BudgetRatio: f(0.01)},
 		},
-		Errors:      []budget.Count{{Class: "http 5xx", Count: 15}, {Class: "timeout", Count: 4}},
-		Connections: budget.Connections{New: 149, NewShare: 149.0 / 4812, ColdP99Ms: f(2612), WarmP99Ms: f(2150)},
+		Errors: []budget.Count{{Class: "http 5xx", Count: 15, First: "503 Service Unavailable on POST /v1/chat"},
+			{Class: "timeout", Count: 4, First: "no complete response within target.timeout (30s) on POST /v1/chat"}},
+		Connections: budget.Connections{New: 149, NewShare: 149.0 / 4812, ColdP99Ms: f(2612), WarmP99Ms: f(2150), ColdCount: 149, WarmCount: 4644},
 		Tail: budget.Tail{Requests: 48, Phases: []budget.Phase{
 			{Name: "ttft", Source: "ttft", Share: 0.68}, {Name: "database", Source: "server-timing:db", Share: 0.21},
 			{Name: "queue", Source: "server-timing:queue", Share: 0.06}, {Name: "rtt", Source: "connect", Share: 0.04},
@@ -73,9 +74,14 @@ func TestTextGolden(t *testing.T) {
 	}
 	golden(t, "fail.txt", b.Bytes())
 
+	// A simulation that passes, judged by the default errors line, with
+	// too few new connections to compare.
 	pass := sample()
-	pass.Verdict, pass.Lines = budget.Pass, pass.Lines[4:]
+	pass.Mode, pass.Engine, pass.Verdict, pass.Lines = "simulate", "", budget.Pass, pass.Lines[4:]
+	pass.Lines[1].Default = true
 	pass.Errors = nil
+	pass.Requests.Redirects = 0
+	pass.Connections.ColdCount = 40
 	b.Reset()
 	Text(&b, pass)
 	golden(t, "pass.txt", b.Bytes())
