@@ -126,7 +126,9 @@ func TestJudgeInvalid(t *testing.T) {
 		for range 2 {
 			rec.Error("tls")
 		}
-		rec.NoteError("tls", func() string { return "tls: failed to verify certificate: x509: certificate signed by unknown authority" })
+		rec.NoteError("tls", func() string {
+			return "tls: failed to verify certificate: x509: certificate signed by unknown authority"
+		})
 		r := Judge(sc, measurement(rec))
 		want := "target unreachable: no response arrived: 5 refused (first: dial tcp 127.0.0.1:1: connect: connection refused): is the target running and listening on that port?; " +
 			"2 tls (first: tls: failed to verify certificate: x509: certificate signed by unknown authority): the certificate was not accepted; for a test server with a self-signed certificate set target.insecure: true"

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"maps"
+	"slices"
 	"strings"
 
 	"github.com/goccy/go-yaml"
@@ -24,9 +25,11 @@ const identityVersion = "plan1-"
 //
 // The budget is left out, as are the name, the description and the engine:
 // judging the same samples against another budget, or sending the plan
-// with another engine, is the same experiment. Values that came from
-// ${VAR} are hashed in like the rest, so a different secret is a different
-// identity, but only the hash is kept: the identity never holds them.
+// with another engine, is the same experiment. So are values that came
+// from ${VAR}: a rotated token sends the same requests, and a baseline kept
+// for compare must outlive it. They stand in the hashed document as a
+// placeholder, so the identity neither depends on them nor can be used to
+// test guesses of them.
 //
 // The identity is a function of the YAML keys a user types (which do not
 // change) with unset and zero values left out, so that a key added to
@@ -77,7 +80,35 @@ func identityDoc(s *Scenario) ([]byte, error) {
 	if err := yaml.Unmarshal(y, &tree); err != nil {
 		return nil, err
 	}
-	return json.Marshal(pruneZero(tree))
+	return json.Marshal(hideSecrets(pruneZero(tree), s.Secrets))
+}
+
+// hideSecrets replaces, in every string of a decoded document, each value
+// that came from ${VAR} (longest first) with a placeholder.
+func hideSecrets(v any, secrets []string) any {
+	if len(secrets) == 0 {
+		return v
+	}
+	switch v := v.(type) {
+	case map[string]any:
+		for k, e := range v {
+			v[k] = hideSecrets(e, secrets)
+		}
+	case []any:
+		for i, e := range v {
+			v[i] = hideSecrets(e, secrets)
+		}
+	case string:
+		byLength := slices.Clone(secrets)
+		slices.SortFunc(byLength, func(a, b string) int { return len(b) - len(a) })
+		for _, s := range byLength {
+			if s != "" {
+				v = strings.ReplaceAll(v, s, "${}")
+			}
+		}
+		return v
+	}
+	return v
 }
 
 // pruneZero drops null, zero, false, empty strings and empty collections

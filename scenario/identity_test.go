@@ -99,15 +99,18 @@ func TestIdentityDefaultSeed(t *testing.T) {
 	}
 }
 
-// A secret from ${VAR} is hashed in (another token, another identity) and
-// is nowhere in the identity.
+// A secret from ${VAR} is not part of the plan (a rotated token sends the
+// same requests) and is nowhere in the identity.
 func TestIdentitySecrets(t *testing.T) {
 	t.Setenv("TG_ID_TOKEN", "s3cret-token-value")
 	a := identityOf(t, identityBase)
 	t.Setenv("TG_ID_TOKEN", "another-token")
 	b := identityOf(t, identityBase)
-	if a == b {
-		t.Error("two secrets give one identity")
+	if a != b {
+		t.Error("two values of one ${VAR} give two identities")
+	}
+	if c := identityOf(t, strings.Replace(identityBase, "${TG_ID_TOKEN}", "another-token", 1)); c == b {
+		t.Error("a value written in the file counts no more than a ${VAR}'s")
 	}
 	for _, id := range []string{a, b} {
 		if strings.Contains(id, "s3cret") || strings.Contains(id, "another") {
@@ -143,7 +146,7 @@ func TestIdentityScaled(t *testing.T) {
 // are checked by the next, so a change here is a change of identityVersion.
 func TestIdentityGolden(t *testing.T) {
 	t.Setenv("TG_ID_TOKEN", "x")
-	const want = "plan1-330aa3696f8670ac"
+	const want = "plan1-ae45391d8ca1a2f1"
 	got := identityOf(t, identityBase)
 	if got != want {
 		t.Errorf("identity %s, want %s", got, want)

@@ -96,12 +96,8 @@ func (c *reportCmd) checkPlan(path string, h *histogram.LogHeader, sc *scenario.
 	case h.Identity == id:
 		return nil
 	case scenario.IdentityComparable(h.Identity, id):
-		secrets := ""
-		if len(sc.Secrets) > 0 {
-			secrets = "; the values of its ${VAR}s count too"
-		}
-		return usagef("%s is a run of plan %s, and %s makes plan %s: point --scenario at the scenario the run used, with the same --set, --rate-scale and --duration (only the budget may differ%s)",
-			path, h.Identity, c.scenario, id, secrets)
+		return usagef("%s is a run of plan %s, and %s makes plan %s: point --scenario at the scenario the run used, with the same --set, --rate-scale and --duration (only the budget, and the values of ${VAR}s, may differ)",
+			path, h.Identity, c.scenario, id)
 	case !c.output.quiet:
 		fmt.Fprintf(stderr, "tailgate: warning: %s does not record its plan in a form this tailgate reads (written by another version): could not check that it is a run of %s\n", path, c.scenario)
 	}
