@@ -52,11 +52,34 @@ func within(t *testing.T, what string, got, want, slack time.Duration) {
 }
 
 // TestPhasesOfAStream checks every phase against the server's known delays.
+// A measurement is never below the delay injected (a lower bound holds on
+// any machine); how far above it may go depends on how busy the machine is,
+// so upper bounds are held on the quietest of three attempts.
 func TestPhasesOfAStream(t *testing.T) {
 	const db, ttft, itl = 20 * time.Millisecond, 30 * time.Millisecond, 10 * time.Millisecond
 	srv := sseServer(db, ttft, itl, 6)
 	defer srv.Close()
-	out, err := Run(context.Background(), ssePlan(t, srv.URL, "20/s", time.Second), Options{})
+	const attempts = 3
+	for attempt := 1; ; attempt++ {
+		late := phasesOfAStream(t, srv.URL, db, ttft, itl)
+		if len(late) == 0 {
+			return
+		}
+		if attempt == attempts {
+			for _, l := range late {
+				t.Error(l)
+			}
+			return
+		}
+		t.Logf("attempt %d: over an upper bound on a busy machine, trying again: %s", attempt, strings.Join(late, "; "))
+	}
+}
+
+// phasesOfAStream runs one attempt of TestPhasesOfAStream. It fails the test
+// on what no machine excuses and returns the upper bounds it exceeded.
+func phasesOfAStream(t *testing.T, url string, db, ttft, itl time.Duration) (late []string) {
+	t.Helper()
+	out, err := Run(context.Background(), ssePlan(t, url, "20/s", time.Second), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,10 +94,19 @@ func TestPhasesOfAStream(t *testing.T) {
 		}
 		return v
 	}
-	within(t, "server-timing:db p50", p50("server-timing:db"), db, time.Millisecond)
-	within(t, "ttft p50", p50(scenario.SourceTTFT), db+ttft, 8*time.Millisecond)
-	within(t, "itl p50", p50(scenario.SourceITL), itl, 5*time.Millisecond)
-	within(t, "total p50", p50(scenario.SourceTotal), db+ttft+5*itl, 10*time.Millisecond)
+	near := func(what string, got, want, slack time.Duration) {
+		t.Helper()
+		switch {
+		case got < want-want/1000:
+			t.Errorf("%s = %v, below the %v injected", what, got, want)
+		case got > want+slack:
+			late = append(late, fmt.Sprintf("%s = %v, want %v (+%v)", what, got, want, slack))
+		}
+	}
+	near("server-timing:db p50", p50("server-timing:db"), db, time.Millisecond)
+	near("ttft p50", p50(scenario.SourceTTFT), db+ttft, 8*time.Millisecond)
+	near("itl p50", p50(scenario.SourceITL), itl, 5*time.Millisecond)
+	near("total p50", p50(scenario.SourceTotal), db+ttft+5*itl, 10*time.Millisecond)
 	if n := rec.Histogram(scenario.SourceITL).TotalCount(); n != 20*5 {
 		t.Errorf("%d inter-token gaps, want 100", n)
 	}
@@ -100,9 +132,10 @@ func TestPhasesOfAStream(t *testing.T) {
 	if d := sum - slow.Total; d < -time.Microsecond || d > time.Microsecond {
 		t.Errorf("parts add to %v, total %v: %v", sum, slow.Total, slow.Parts)
 	}
-	within(t, "tail database part", parts["server-timing:db"], db, time.Millisecond)
-	within(t, "tail streaming part", parts[PartStreaming], 5*itl, 10*time.Millisecond)
-	within(t, "tail ttft part", parts[scenario.SourceTTFT], ttft, 10*time.Millisecond)
+	near("tail database part", parts["server-timing:db"], db, time.Millisecond)
+	near("tail streaming part", parts[PartStreaming], 5*itl, 10*time.Millisecond)
+	near("tail ttft part", parts[scenario.SourceTTFT], ttft, 10*time.Millisecond)
+	return late
 }
 
 // TestMalformedStreams: a 2xx event stream that carries no event, or one the
