@@ -109,6 +109,12 @@ func describe(ctx context.Context, w io.Writer, sc *scenario.Scenario) error {
 	for _, warn := range budget.PhysicsWarnings(sc) {
 		fmt.Fprintf(w, "  warning: %s\n", warn)
 	}
+	switch _, isDefault, judged := sc.Budget.ErrorLimit(); {
+	case !judged:
+		fmt.Fprintln(w, "  warning: errors: off: failed requests are not judged; only latency lines without data can fail a target that fails")
+	case isDefault:
+		fmt.Fprintf(w, "  warning: the budget has no errors line: the default (%s of requests may fail) is judged; write errors: to set your own share, or errors: off to opt out\n", scenario.DefaultErrors)
+	}
 	explain(w, sc, rec)
 	return nil
 }
