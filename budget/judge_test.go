@@ -109,9 +109,14 @@ func TestJudgeInvalid(t *testing.T) {
 	t.Run("interrupted", func(t *testing.T) {
 		m := measurement(recorder(100, 0))
 		m.Planned, m.Interrupted = 1000, true
+		m.SendSpan, m.Elapsed = 1900*time.Millisecond, 2*time.Second
 		r := Judge(sc, m)
 		if r.Verdict != Invalid || !r.Partial || !strings.Contains(strings.Join(r.Reasons, ";"), "interrupted after 100 of 1000") {
 			t.Errorf("%s %v %v", r.Verdict, r.Partial, r.Reasons)
+		}
+		// What it sent in the 2s it ran, not over the 10s it was to run.
+		if r.Requests.AchievedRate != 50 {
+			t.Errorf("achieved %v/s, want 50/s", r.Requests.AchievedRate)
 		}
 	})
 	// No response at all: no verdict, with each class's first message and

@@ -41,6 +41,9 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
@@ -165,6 +168,7 @@ type simulator struct {
 	workers int
 	queue   int
 	timeout time.Duration
+	request string // "GET /v1/chat": how a run names the request in first messages
 
 	// One source each, reseeded per request so that request i always draws
 	// the same numbers whatever came before it.
@@ -210,6 +214,7 @@ func newSimulator(sc *scenario.Scenario) *simulator {
 	if s.timeout <= 0 {
 		s.timeout = scenario.DefaultTimeout
 	}
+	s.request = requestLine(sc.Target)
 	s.svc = rand.New(s.svcPCG)
 	s.net = rand.New(s.netPCG)
 	s.gaps = make([]time.Duration, 0, min(s.tokens, 1<<16))
@@ -269,14 +274,14 @@ func (s *simulator) serve(f flight) {
 	if len(s.busy) >= s.workers {
 		if len(s.waiting) >= s.queue {
 			// Shed: every worker busy and the queue full; 503 at once.
-			s.fail(ClassHTTP5xx, a)
+			s.answered(http.StatusServiceUnavailable, a)
 			return
 		}
 		start = s.busy[0]
 		if start >= deadline {
 			// The client hangs up while the request waits; it leaves the queue.
 			s.waiting.push(deadline)
-			s.fail(ClassTimeout, deadline)
+			s.timedOut(f, deadline)
 			return
 		}
 		s.busy.pop()
@@ -301,13 +306,13 @@ func (s *simulator) serve(f flight) {
 	}
 	if finish > deadline {
 		s.busy.push(deadline)
-		s.fail(ClassTimeout, deadline)
+		s.timedOut(f, deadline)
 		return
 	}
 	s.busy.push(finish)
 	s.end = max(s.end, finish)
 	if injected {
-		rec.Error(ClassHTTP5xx)
+		s.answered(http.StatusInternalServerError, finish)
 		return
 	}
 	s.record(f, start, db, first, finish)
@@ -342,16 +347,53 @@ func (s *simulator) stream() time.Duration {
 	return sum
 }
 
-// fail counts a failed request that ends at `at`.
-func (s *simulator) fail(class string, at time.Duration) {
-	s.rec.Error(class)
+// answered counts a request the service failed with code (a 503 when
+// shed, an injected 500) at `at`: a response, of class http 5xx, named as
+// a run names it.
+func (s *simulator) answered(code int, at time.Duration) {
+	s.rec.Counts.Responses++
+	s.rec.Error(ClassHTTP5xx)
+	s.rec.NoteError(ClassHTTP5xx, func() string {
+		return strconv.Itoa(code) + " " + http.StatusText(code) + " on " + s.request
+	})
 	s.end = max(s.end, at)
+}
+
+// timedOut counts f, given up at `at` (its deadline) with no complete
+// response. Like a run, it records the time it was given (a lower bound
+// of what it would have taken) in total, so that a hang shows in the tail.
+func (s *simulator) timedOut(f flight, at time.Duration) {
+	s.rec.Error(ClassTimeout)
+	s.rec.NoteError(ClassTimeout, func() string {
+		return "no complete response within target.timeout (" + s.timeout.String() + ") on " + s.request
+	})
+	s.put(&s.h.total, scenario.SourceTotal, at-f.send)
+	s.put(&s.h.service, scenario.SourceService, at-f.send)
+	s.end = max(s.end, at)
+}
+
+// requestLine names the scenario's request as a run's first messages do:
+// method and request URI ("POST /v1/chat?stream=1"); the embedded service
+// is served at "/".
+func requestLine(t scenario.Target) string {
+	method := t.Method
+	if method == "" {
+		method = http.MethodGet
+	}
+	uri := "/"
+	if !t.Embedded() {
+		if u, err := url.Parse(t.URL); err == nil {
+			uri = u.RequestURI()
+		}
+	}
+	return method + " " + uri
 }
 
 // record files a successful request the way a run files it.
 func (s *simulator) record(f flight, start, db, first, finish time.Duration) {
 	rec := s.rec
 	rec.Counts.OK++
+	rec.Counts.Responses++
 	total := finish - f.send
 	s.put(&s.h.total, scenario.SourceTotal, total)
 	s.put(&s.h.service, scenario.SourceService, total)

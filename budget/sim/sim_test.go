@@ -208,6 +208,10 @@ budget: {total: {p99: 1s}}
 	if c := rec.Counts; c.Sent != 10 || c.OK != 5 || c.Errors != 5 || c.ByClass[ClassHTTP5xx] != 5 {
 		t.Fatalf("counts %+v, want 5 ok and 5 shed", c)
 	}
+	// A shed request was answered (a run gets the 503), named as a run names it.
+	if c := rec.Counts; c.Responses != 10 || c.FirstError[ClassHTTP5xx] != "503 Service Unavailable on GET /" {
+		t.Errorf("responses %d, first %q", c.Responses, c.FirstError)
+	}
 	// 2 and 3 wait for 0 and 1 (free at 100 and 101ms): 98ms each; 4 for 2 (free at 200ms): 196ms.
 	for _, tc := range []struct {
 		p    float64
@@ -237,8 +241,19 @@ budget: {total: {p99: 5s}}
 	rec := simulate(t, sc).Rec
 	// 0 is served by 1s; 1 starts at 1s and would end at 2s, past its
 	// deadline of 1.51s; 2 gets the worker at 1.51s and times out too.
-	if c := rec.Counts; c.OK != 1 || c.ByClass[ClassTimeout] != 2 {
-		t.Fatalf("counts %+v, want 1 ok and 2 timeouts", c)
+	if c := rec.Counts; c.OK != 1 || c.ByClass[ClassTimeout] != 2 || c.Responses != 1 {
+		t.Fatalf("counts %+v, want 1 ok (the one response) and 2 timeouts", c)
+	}
+	if got, want := rec.Counts.FirstError[ClassTimeout], "no complete response within target.timeout (1.5s) on GET /"; got != want {
+		t.Errorf("first timeout %q, want %q", got, want)
+	}
+	// As in a run, a request given up is in total at the time it was given:
+	// 1s for the one served, then the two timeouts' 1.5s.
+	if h := rec.Histogram(scenario.SourceTotal); h.TotalCount() != 3 {
+		t.Errorf("%d totals, want 3", h.TotalCount())
+	}
+	if got := pct(t, rec, scenario.SourceTotal, 100); !same(got, 1500*time.Millisecond) {
+		t.Errorf("total max %v, want 1.5s", got)
 	}
 }
 
