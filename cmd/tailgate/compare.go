@@ -4,13 +4,13 @@ import (
 	"errors"
 	"io"
 	"math"
-	"os"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/tailgate-dev/tailgate/budget"
 	"github.com/tailgate-dev/tailgate/report"
+	"github.com/tailgate-dev/tailgate/scenario"
 )
 
 // compareCmd is `tailgate compare BASE.json NEW.json`.
@@ -94,7 +94,7 @@ func (c *compareCmd) Run(basePath, newPath string, stdout io.Writer) error {
 
 // readReport reads a report.json; any problem is invalid input (exit 2).
 func readReport(path string) (*budget.Result, error) {
-	f, err := os.Open(path)
+	f, err := scenario.OpenFile(path, "report")
 	if err != nil {
 		return nil, usagef("%v", err)
 	}

@@ -324,7 +324,7 @@ func logRun(m measured) histogram.LogRun {
 
 // readLog reads an interval log file; any problem is invalid input.
 func readLog(path string, percentiles []float64) (*histogram.Log, error) {
-	f, err := os.Open(path)
+	f, err := scenario.OpenFile(path, "interval log")
 	if err != nil {
 		return nil, usagef("%v", err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/tailgate-dev/tailgate/histogram"
+	"github.com/tailgate-dev/tailgate/scenario"
 )
 
 // mergeCmd is `tailgate merge A.hlog B.hlog… -o merged.hlog`.
@@ -78,7 +79,7 @@ func (c *mergeCmd) Run(paths []string, stdout, stderr io.Writer) error {
 				return usagef("%s and %s are one file: merge each shard once", q, p)
 			}
 		}
-		f, err := os.Open(p)
+		f, err := scenario.OpenFile(p, "interval log")
 		if err != nil {
 			return usagef("%v", err)
 		}
