@@ -171,8 +171,10 @@ func verdict(r *Result, m Measurement) Verdict {
 		r.Reasons = append(r.Reasons, fmt.Sprintf("interrupted after %d of %d planned requests", r.Requests.Sent, r.Requests.Planned))
 	}
 	// A target that answered, however badly, is judged: failures are the
-	// errors line's to count. Only one that never answered leaves no verdict.
-	if m.Mode != "simulate" && r.Requests.Sent > 0 && r.Requests.Responses == 0 {
+	// errors line's to count. So is one that took connections and never
+	// answered on them (a hung service): it is there, and broken. Only a
+	// target no request reached leaves no verdict.
+	if m.Mode != "simulate" && r.Requests.Sent > 0 && r.Requests.Responses == 0 && r.Requests.NewConnections == 0 {
 		r.Reasons = append(r.Reasons, unreachable(r.Errors))
 	}
 	if m.Incomplete != "" {
@@ -257,7 +259,7 @@ func unreachable(errs []Count) string {
 		}
 		parts = append(parts, p)
 	}
-	return "target unreachable: no response arrived: " + strings.Join(parts, "; ")
+	return "target unreachable: no connection was made and no response arrived: " + strings.Join(parts, "; ")
 }
 
 // hints say what to check for each kind of unreachable target.
@@ -265,8 +267,8 @@ var hints = map[string]string{
 	"refused": "is the target running and listening on that port?",
 	"dns":     "is the host name right, and resolvable from here?",
 	"tls":     "the certificate was not accepted; for a test server with a self-signed certificate set target.insecure: true",
-	"timeout": "nothing answered within target.timeout: is the address reachable from here (firewall, wrong port)?",
-	"reset":   "connections were closed before any response: is it the right port and protocol (http vs https)?",
+	"timeout": "no connection within target.timeout: is the address reachable from here (firewall, wrong host or port)?",
+	"reset":   "connections were closed while being made: is it the right port and protocol (http vs https)?",
 }
 
 func connections(rec *histogram.Recorder) Connections {

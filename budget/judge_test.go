@@ -135,13 +135,27 @@ func TestJudgeInvalid(t *testing.T) {
 			return "tls: failed to verify certificate: x509: certificate signed by unknown authority"
 		})
 		r := Judge(sc, measurement(rec))
-		want := "target unreachable: no response arrived: 5 refused (first: dial tcp 127.0.0.1:1: connect: connection refused): is the target running and listening on that port?; " +
+		want := "target unreachable: no connection was made and no response arrived: 5 refused (first: dial tcp 127.0.0.1:1: connect: connection refused): is the target running and listening on that port?; " +
 			"2 tls (first: tls: failed to verify certificate: x509: certificate signed by unknown authority): the certificate was not accepted; for a test server with a self-signed certificate set target.insecure: true"
 		if r.Verdict != Invalid || len(r.Reasons) != 1 || r.Reasons[0] != want {
 			t.Errorf("%s %q\nwant %q", r.Verdict, r.Reasons, want)
 		}
 		if r.Errors[0].First != "dial tcp 127.0.0.1:1: connect: connection refused" {
 			t.Errorf("first message %+v", r.Errors)
+		}
+	})
+	// A target that takes connections and never answers (a hung service) is
+	// broken, not unreachable: judged, it fails on its timeouts.
+	t.Run("hung", func(t *testing.T) {
+		rec := histogram.NewRecorder(100)
+		rec.Counts.Sent, rec.Counts.NewConnections = 20, 20
+		for range 20 {
+			rec.Error("timeout")
+			rec.Record(scenario.SourceTotal, 30*time.Second)
+		}
+		r := Judge(scenarioWith(t, "  total: {p99: 1s}\n"), measurement(rec))
+		if r.Verdict != Fail || len(r.Reasons) != 0 || r.Lines[0].Verdict != Over || r.Lines[1].Verdict != Over {
+			t.Errorf("%s %q %+v, want fail on total and errors", r.Verdict, r.Reasons, r.Lines)
 		}
 	})
 	// A target that answers every request with a failure is broken, not
