@@ -60,7 +60,8 @@ func (c *simulateCmd) Run(ctx context.Context, path string, stdout, stderr io.Wr
 	}
 	maskerOf(ctx).add(sc.Secrets)
 	// Text goes around the table; other formats keep stdout to the result.
-	text := c.output.format == "text" && !c.output.quiet
+	// --quiet silences progress and notes on stderr only.
+	text := c.output.format == "text"
 	if ch := c.scen.changes(); text && len(ch) > 0 {
 		fmt.Fprintf(stdout, "what if: %s\n", strings.Join(ch, "  "))
 	}
@@ -80,8 +81,9 @@ func (c *simulateCmd) Run(ctx context.Context, path string, stdout, stderr io.Wr
 			return err
 		}
 	}
-	// A quiet sweep would print nothing and change no exit code: skip it.
-	if c.sweep && !c.output.quiet {
+	// Beside JSON or Markdown the sweep is a note on stderr, which --quiet
+	// silences; it changes no exit code, so then it is skipped.
+	if c.sweep && (text || !c.output.quiet) {
 		sw, err := sim.RunSweep(ctx, sc)
 		if err != nil {
 			return err
