@@ -82,15 +82,26 @@ const (
 	OK     LineVerdict = "ok"
 	Over   LineVerdict = "over"
 	NoData LineVerdict = "no data"
+	// Inconclusive is a percentile whose confidence interval straddles its
+	// limit, judged with budget.confidence: the sample cannot tell (exit 3).
+	Inconclusive LineVerdict = "inconclusive"
 )
 
 // Percentile is one percentile of a line, observed against its limit.
 type Percentile struct {
-	P          float64     `json:"p"`
-	ObservedMs *float64    `json:"observed_ms"` // null when there is no data
-	BudgetMs   float64     `json:"budget_ms"`
-	MarginMs   *float64    `json:"margin_ms,omitempty"` // budget − observed; negative when over
-	Verdict    LineVerdict `json:"verdict"`
+	P          float64  `json:"p"`
+	ObservedMs *float64 `json:"observed_ms"` // null when there is no data
+	// CILowMs and CIHighMs are the distribution-free 95% confidence
+	// interval of the observed percentile (order statistics of the line's
+	// samples); null where the sample cannot bound that side.
+	CILowMs  *float64 `json:"ci_low_ms"`
+	CIHighMs *float64 `json:"ci_high_ms"`
+	// Rank is the nearest rank of the observed value among the line's
+	// samples (1-based): Count − Rank + 1 is its place from the slowest.
+	Rank     int64       `json:"rank,omitempty"`
+	BudgetMs float64     `json:"budget_ms"`
+	MarginMs *float64    `json:"margin_ms,omitempty"` // budget − observed; negative when over
+	Verdict  LineVerdict `json:"verdict"`
 }
 
 // Label is the line's name as a reader sees it: the default errors line
