@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -183,18 +184,7 @@ func verdict(r *Result, m Measurement) Verdict {
 	if r.Requests.Sent == 0 && !m.Interrupted {
 		r.Reasons = append(r.Reasons, "no request was sent")
 	}
-	if r.Saturation.Saturated {
-		reason := fmt.Sprintf("load generator saturated: schedule lag p99 %.1fms (limit %s), achieved %.1f%% of the planned rate (limit %.0f%%)",
-			r.Saturation.LagP99Ms, MaxLagP99, 100*r.Saturation.AchievedRatio, 100*MinAchievedRate)
-		if m.Engine == string(scenario.EngineVegeta) {
-			reason += "; the native engine sustains higher rates: try --engine native"
-		}
-		if why, stands := lagCannotFlip(r, m); stands {
-			r.Warnings = append(r.Warnings, reason+": "+why)
-		} else {
-			r.Reasons = append(r.Reasons, reason)
-		}
-	}
+	generator(r, m)
 	switch {
 	case len(r.Reasons) > 0:
 		return Invalid
@@ -204,45 +194,87 @@ func verdict(r *Result, m Measurement) Verdict {
 	return Pass
 }
 
-// lagCannotFlip says whether a verdict stands although the generator fell
-// behind, and why. Lag makes total pessimistic, never optimistic (it runs
-// from the planned send; every other source from the actual one), so it
-// invalidates a verdict only where removing it could flip a line:
-//   - a pass stands when the planned load was delivered (an under-delivered
-//     rate spared the target, which invalidates a pass);
-//   - a fail stands when a line is over that lag cannot explain: one that
-//     does not measure total, or a total percentile over its budget by more
-//     than the largest lag (removing each request's lag lowers a
-//     percentile by at most that much).
-func lagCannotFlip(r *Result, m Measurement) (string, bool) {
+// generator judges the load generator's part in the verdict, adding a
+// reason (no verdict) or a warning (the verdict stands) that names only the
+// condition that failed. Lag adds to total, which makes it pessimistic,
+// never optimistic:
+//   - a pass stands whatever the lag; it is invalid only when under 95% of
+//     the planned rate went out (the target saw less load than promised);
+//   - a fail stands however little went out; it is invalid for lag only when
+//     every line over budget would be within it on the lag-free measurement
+//     (service time for total; every other phase is measured from the
+//     actual send and holds no lag).
+func generator(r *Result, m Measurement) {
+	s := r.Saturation
+	if !s.Saturated {
+		return
+	}
+	hint := ""
+	if m.Engine == string(scenario.EngineVegeta) {
+		hint = "; the native engine sustains higher rates: try --engine native"
+	}
+	lagged := s.LagP99Ms > ms(MaxLagP99)
+	behind := fmt.Sprintf("the load generator fell behind: this machine was busy, lag p99 %s (over %s)", msText(s.LagP99Ms), MaxLagP99)
+	short := s.AchievedRatio < MinAchievedRate
+	underRate := fmt.Sprintf("the load generator sent %.1f%% of the planned rate (under %.0f%%)", 100*s.AchievedRatio, 100*MinAchievedRate)
 	if r.Failed() == 0 {
-		if r.Saturation.AchievedRatio < MinAchievedRate {
-			return "", false
+		switch {
+		case short:
+			r.Reasons = append(r.Reasons, underRate+": the target saw less load than planned, so the pass is not shown"+hint)
+		case lagged:
+			r.Warnings = append(r.Warnings, behind+": totals are pessimistic by up to the lag, and the pass stands")
 		}
-		return "totals are pessimistic by up to the lag, and the pass stands", true
+		return
 	}
-	var lagMax time.Duration
-	if h := m.Rec.Histogram(m.LagSource); h != nil {
-		lagMax = time.Duration(h.Max()) * time.Microsecond
+	if short && !lagged {
+		r.Warnings = append(r.Warnings, underRate+": the target saw less load than planned and failed all the same: the fail stands")
+		return
 	}
+	if why, stands := lagCannotFlip(r, m); stands {
+		r.Warnings = append(r.Warnings, behind+": "+why)
+		return
+	}
+	r.Reasons = append(r.Reasons, behind+"; without it every line over budget would be within it (measured from the actual send)"+hint)
+}
+
+// lagCannotFlip says whether a fail stands although the generator fell
+// behind, and why: some line is over that lag does not explain. A line
+// other than total is measured from the actual send and holds no lag; a
+// total percentile over its budget is explained by lag only when the same
+// percentile of service time (actual send → last byte, the lag-free
+// measurement) is within it.
+func lagCannotFlip(r *Result, m Measurement) (string, bool) {
 	for _, l := range r.Lines {
-		if l.Verdict == OK {
+		if l.Verdict == OK || l.Verdict == Inconclusive {
 			continue
 		}
 		if l.Source != scenario.SourceTotal {
-			return fmt.Sprintf("%s is %s, which lag does not enter: the fail stands", l.Name, l.Verdict), true
+			return fmt.Sprintf("%s is %s, which lag does not enter: the fail stands", l.Label(), l.Verdict), true
 		}
 		for _, p := range l.Percentiles {
-			if p.Verdict != Over || p.ObservedMs == nil {
+			if p.Verdict != Over {
 				continue
 			}
-			low := histogram.LowestEquivalent(time.Duration(*p.ObservedMs * float64(time.Millisecond)))
-			if ms(low-lagMax) > p.BudgetMs {
-				return fmt.Sprintf("%s p%g is over its budget by more than the largest lag (%.1fms): the fail stands", l.Name, p.P, ms(lagMax)), true
+			limit := time.Duration(p.BudgetMs * float64(time.Millisecond))
+			if v, _, ok := m.Rec.Percentile(scenario.SourceService, p.P); ok && histogram.LowestEquivalent(v) > limit {
+				return fmt.Sprintf("%s p%g is over its budget even without the lag (service time p%g %s): the fail stands", l.Label(), p.P, p.P, msText(ms(v))), true
 			}
 		}
 	}
 	return "", false
+}
+
+// msText formats milliseconds for a message: 47ms, 1.2ms, 980µs, 2.4s.
+func msText(v float64) string {
+	switch {
+	case v >= 1000:
+		return strconv.FormatFloat(v/1000, 'f', 1, 64) + "s"
+	case v >= 10:
+		return strconv.FormatFloat(v, 'f', 0, 64) + "ms"
+	case v >= 1:
+		return strconv.FormatFloat(v, 'f', 1, 64) + "ms"
+	}
+	return strconv.FormatFloat(v*1000, 'f', 0, 64) + "µs"
 }
 
 // unreachable says that no response arrived, with the first message of
