@@ -21,6 +21,11 @@ type Budget struct {
 	// ErrorsOff is set by `errors: off`: the user opts out of judging
 	// failures explicitly.
 	ErrorsOff bool
+	// Confidence, when set (`confidence: 95%`), judges each percentile by
+	// its confidence interval at that level: over only when the interval's
+	// low end is over the limit, within only when its high end is within,
+	// inconclusive otherwise.
+	Confidence *Ratio
 }
 
 // DefaultErrors is the errors line judged when a budget gives none:
@@ -164,6 +169,19 @@ func (b *Budget) UnmarshalYAML(n ast.Node) error {
 			continue
 		}
 		seen[name] = kv.Key.GetToken().Position.Line
+		if name == "confidence" {
+			var r Ratio
+			if err := r.UnmarshalYAML(kv.Value); err != nil {
+				addErr(quoteKey(name), atKeyIfNull(kv, err))
+				continue
+			}
+			if r < 0.5 || r >= 1 {
+				addErr(quoteKey(name), errAt(kv.Value, "confidence %s must be at least 50%% and below 100%% (e.g. 95%%)", r))
+				continue
+			}
+			b.Confidence = &r
+			continue
+		}
 		if name == "errors" {
 			if v, ok := kv.Value.(*ast.StringNode); ok && strings.EqualFold(strings.TrimSpace(v.Value), "off") {
 				b.ErrorsOff = true

@@ -65,3 +65,22 @@ func TestBudgetErrors(t *testing.T) {
 		t.Errorf("equal limits: %v", err)
 	}
 }
+
+// TestConfidence: budget.confidence is a level between 50% and 100%.
+func TestConfidence(t *testing.T) {
+	sc, err := Parse("s.yaml", []byte(budgetHead+"  confidence: 95%\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := sc.Budget.Confidence; c == nil || *c != 0.95 {
+		t.Errorf("confidence %v, want 95%%", c)
+	}
+	if len(sc.Budget.Lines) != 1 {
+		t.Errorf("confidence was taken for a line: %+v", sc.Budget.Lines)
+	}
+	for _, bad := range []string{"100%", "30%", "1", "high"} {
+		if _, err := Parse("s.yaml", []byte(budgetHead+"  confidence: "+bad+"\n")); err == nil || !strings.Contains(err.Error(), "budget.confidence") {
+			t.Errorf("confidence %s: error %v", bad, err)
+		}
+	}
+}
