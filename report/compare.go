@@ -44,27 +44,52 @@ type Change struct {
 	// Base and New are milliseconds, or shares (0–1) for the errors line;
 	// nil when that run had no data.
 	Base, New *float64
-	Status    Status
+	// BaseCI and NewCI are the percentile's confidence intervals in each
+	// run, at the comparison's Confidence; empty for the errors line.
+	BaseCI, NewCI CI
+	Status        Status
 }
+
+// CI is a confidence interval of a percentile, in milliseconds. A nil side
+// is one the run's sample cannot bound (too few samples beyond the
+// percentile's rank, or none below it).
+type CI struct{ Low, High *float64 }
 
 // Status is how a percentile changed from base to new.
 type Status string
 
 // Statuses. Only Regressed fails the comparison.
 const (
-	Regressed Status = "REGRESSED" // worse by more than the allowance and than measurement precision
-	Slower    Status = "slower"    // worse beyond precision, within the allowance
-	Unchanged Status = "unchanged" // within measurement precision
-	Faster    Status = "faster"    // better beyond precision
-	Missing   Status = "no data"   // the base run has no data for it: nothing to compare with
+	// Regressed: worse by more than the allowance and than measurement
+	// precision, and significantly (the new interval lies wholly above the
+	// base one); or measured in base and not in new.
+	Regressed Status = "REGRESSED"
+	// Slower: worse beyond precision and significantly, within the allowance.
+	Slower Status = "slower"
+	// Faster: better beyond precision and significantly.
+	Faster Status = "faster"
+	// NotSignificant: different beyond precision, but the two intervals
+	// overlap: sampling noise alone could make that difference.
+	NotSignificant Status = "not significant"
+	// TooFewSamples: different beyond precision, but a run's sample cannot
+	// bound the side of its interval that would show it (for a slowdown,
+	// base's upper end or new's lower end).
+	TooFewSamples Status = "not significant (too few samples)"
+	Unchanged     Status = "unchanged" // within measurement precision
+	Missing       Status = "no data"   // the base run has no data for it: nothing to compare with
 )
+
+// DefaultConfidence is the level of the intervals report.json carries.
+const DefaultConfidence = 0.95
 
 // Comparison is a new run's report set against a baseline's.
 type Comparison struct {
 	BaseScenario, NewScenario string
 	// MaxRegression is the allowed relative increase, 0.1 for 10%.
 	MaxRegression float64
-	Changes       []Change
+	// Confidence is the level of the intervals compared, 0.95 for 95%.
+	Confidence float64
+	Changes    []Change
 	// OnlyBase and OnlyNew list lines (or percentiles, "ttft p99.9") present
 	// in one report only: listed, never failed.
 	OnlyBase, OnlyNew []string
@@ -81,20 +106,35 @@ type Comparison struct {
 	Untrusted string
 }
 
-// Compare sets every percentile of every line in next against base. A
-// percentile regresses when it grew by more than maxRegression (0.1 =
-// 10%) of the base value and by more than HDR precision: the bottom of the
-// new value's bucket must lie over 0.1% above the base value, so two values
-// the histograms cannot tell apart never fail the gate. The errors line
-// compares shares, and its precision is one request of the smaller run.
+// Compare sets every percentile of every line in next against base; the
+// intervals both results carry (CILowMs, CIHighMs) are at confidence (0.95
+// for report.json as written; see WithIntervals for another level).
+//
+// A percentile regresses only when both hold:
+//
+//   - the difference matters: the new value exceeds the base value by more
+//     than maxRegression (0.1 = 10%) of it and by more than HDR precision
+//     (the bottom of the new value's bucket lies over 0.1% above the base
+//     value, so values the histograms cannot tell apart never fail);
+//   - the difference is significant: the new interval lies wholly above the
+//     base one, its lower end beyond HDR precision above base's upper end.
+//
+// Every change is described by the same test: Slower (within the
+// allowance) and Faster also need the intervals apart. A change beyond
+// precision whose intervals overlap is NotSignificant; one where the side
+// that would show it is null in either run (the sample cannot bound it:
+// base's upper end and new's lower end for a slowdown) is TooFewSamples.
+// Neither fails the comparison; Summary names those over the allowance.
+// The errors line compares shares on their values, and its precision is
+// one request of the smaller run.
 //
 // What base measured and next did not (a percentile or a line missing, null
 // or not finite in next) regresses: a gate never passes on what it did not
 // measure. What only next measured is listed, not compared. A next run that
 // is partial or has no trustworthy verdict, and a pair with nothing measured
 // in both, leave the comparison Untrusted.
-func Compare(base, next *budget.Result, maxRegression float64) *Comparison {
-	c := &Comparison{BaseScenario: base.Scenario, NewScenario: next.Scenario, MaxRegression: maxRegression}
+func Compare(base, next *budget.Result, maxRegression, confidence float64) *Comparison {
+	c := &Comparison{BaseScenario: base.Scenario, NewScenario: next.Scenario, MaxRegression: maxRegression, Confidence: confidence}
 	switch bp, np := base.Plan.Identity, next.Plan.Identity; {
 	case base.Scenario != next.Scenario:
 		c.Different = fmt.Sprintf("the base run is of scenario %q and the new one of %q", base.Scenario, next.Scenario)
@@ -105,6 +145,14 @@ func Compare(base, next *budget.Result, maxRegression float64) *Comparison {
 	}
 	if base.Verdict == budget.Invalid {
 		c.Notes = append(c.Notes, "the base run has no trustworthy verdict: "+strings.Join(base.Reasons, "; "))
+	}
+	for _, r := range []struct {
+		name string
+		res  *budget.Result
+	}{{"base", base}, {"new", next}} {
+		if observed := observedPercentiles(r.res); observed > 0 && !HasIntervals(r.res) {
+			c.Notes = append(c.Notes, fmt.Sprintf("the %s report carries no confidence interval on any of its %d percentiles (written before reports carried them, or from very few samples): none of its regressions can be shown significant", r.name, observed))
+		}
 	}
 	switch {
 	case next.Verdict == budget.Invalid:
@@ -133,8 +181,9 @@ func Compare(base, next *budget.Result, maxRegression float64) *Comparison {
 				c.OnlyNew = append(c.OnlyNew, nl.Name+" "+Label(np.P))
 				continue
 			}
-			ch := Change{Line: nl.Name, Source: nl.Source, P: np.P, Base: bp.ObservedMs, New: np.ObservedMs}
-			ch.Status = status(ch.Base, ch.New, maxRegression, beyondPrecision)
+			ch := Change{Line: nl.Name, Source: nl.Source, P: np.P, Base: bp.ObservedMs, New: np.ObservedMs,
+				BaseCI: ciOf(bp), NewCI: ciOf(np)}
+			ch.Status = latencyStatus(ch, maxRegression)
 			c.Changes = append(c.Changes, ch)
 		}
 		for _, bp := range bl.Percentiles {
@@ -176,7 +225,77 @@ func (c *Comparison) baseOnly(bl budget.Line, bp budget.Percentile) {
 		c.OnlyBase = append(c.OnlyBase, bl.Name+" "+Label(bp.P))
 		return
 	}
-	c.Changes = append(c.Changes, Change{Line: bl.Name, Source: bl.Source, P: bp.P, Base: bp.ObservedMs, Status: Regressed})
+	c.Changes = append(c.Changes, Change{Line: bl.Name, Source: bl.Source, P: bp.P, Base: bp.ObservedMs, BaseCI: ciOf(bp), Status: Regressed})
+}
+
+func ciOf(p budget.Percentile) CI { return CI{Low: p.CILowMs, High: p.CIHighMs} }
+
+// latencyStatus classifies a percentile's change: its direction and size
+// from the observed values, beyond HDR precision, and whether the intervals
+// show it.
+func latencyStatus(ch Change, maxRegression float64) Status {
+	b, n := ch.Base, ch.New
+	switch {
+	case !finite(b):
+		return Missing
+	case !finite(n):
+		return Regressed
+	case beyondPrecision(*b, *n):
+		if s := apart(ch.BaseCI.High, ch.NewCI.Low); s != "" {
+			return s
+		}
+		if *n-*b > maxRegression**b {
+			return Regressed
+		}
+		return Slower
+	case beyondPrecision(*n, *b):
+		if s := apart(ch.NewCI.High, ch.BaseCI.Low); s != "" {
+			return s
+		}
+		return Faster
+	}
+	return Unchanged
+}
+
+// apart is "" when an interval's upper end hi lies below another's lower
+// end lo beyond HDR precision (interval ends are histogram values too): the
+// two percentiles differ significantly. Else it says why they cannot be
+// told apart.
+func apart(hi, lo *float64) Status {
+	switch {
+	case !finite(hi) || !finite(lo):
+		return TooFewSamples
+	case beyondPrecision(*hi, *lo):
+		return ""
+	}
+	return NotSignificant
+}
+
+// observedPercentiles counts the percentiles r measured.
+func observedPercentiles(r *budget.Result) int {
+	n := 0
+	for _, l := range r.Lines {
+		for _, p := range l.Percentiles {
+			if finite(p.ObservedMs) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// HasIntervals reports whether any percentile of r carries a side of its
+// interval: a report without any was written before reports carried them
+// (or measured very few samples).
+func HasIntervals(r *budget.Result) bool {
+	for _, l := range r.Lines {
+		for _, p := range l.Percentiles {
+			if finite(p.CILowMs) || finite(p.CIHighMs) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // compared counts the changes with data in both runs.
@@ -261,15 +380,21 @@ func (c *Comparison) Regressions() int {
 	return n
 }
 
-// Summary is the comparison's outcome in one line.
+// Summary is the comparison's outcome in one line; the changes over the
+// allowance that were not significant are named after it.
 func (c *Comparison) Summary() string {
 	allow := percent(c.MaxRegression)
 	if c.Untrusted != "" {
 		return "NO TRUSTWORTHY COMPARISON: " + c.Untrusted
 	}
-	var worst []string
+	var worst, unsure []string
 	for _, ch := range c.Changes {
+		over := finite(ch.Base) && finite(ch.New) && *ch.New-*ch.Base > c.MaxRegression**ch.Base
 		switch {
+		case ch.Status == NotSignificant && over:
+			unsure = append(unsure, ch.name()+" "+ch.relative())
+		case ch.Status == TooFewSamples && over:
+			unsure = append(unsure, ch.name()+" "+ch.relative()+" (too few samples)")
 		case ch.Status != Regressed:
 		case !finite(ch.New):
 			worst = append(worst, ch.name()+" no data in new")
@@ -277,11 +402,17 @@ func (c *Comparison) Summary() string {
 			worst = append(worst, ch.name()+" "+ch.relative())
 		}
 	}
+	var s string
 	if len(worst) > 0 {
-		return fmt.Sprintf("REGRESSED: %d of %d compared over the %s allowance: %s",
+		s = fmt.Sprintf("REGRESSED: %d of %d compared over the %s allowance: %s",
 			len(worst), len(c.Changes), allow, strings.Join(worst, ", "))
+	} else {
+		s = fmt.Sprintf("OK: no regression beyond %s in %d compared", allow, len(c.Changes))
 	}
-	return fmt.Sprintf("OK: no regression beyond %s in %d compared", allow, len(c.Changes))
+	if len(unsure) > 0 {
+		s += fmt.Sprintf("; over the allowance but not significant at %s: %s", percent(c.Confidence), strings.Join(unsure, ", "))
+	}
+	return s
 }
 
 func (ch Change) name() string {
@@ -291,14 +422,17 @@ func (ch Change) name() string {
 	return ch.Line + " " + Label(ch.P)
 }
 
-func (ch Change) value(v *float64) string {
+// value is a run's value and, for a percentile, its interval as the
+// verdict table shows it: "134ms (128–141ms)", "?" for a side the sample
+// cannot bound.
+func (ch Change) value(v *float64, ci CI) string {
 	switch {
 	case !finite(v):
 		return "no data"
 	case ch.P == 0:
 		return percent(*v)
 	}
-	return Millis(*v)
+	return Observed(budget.Percentile{ObservedMs: v, CILowMs: ci.Low, CIHighMs: ci.High}, 0)
 }
 
 // absolute is new − base: "+250ms", "−1.2%" (percentage points for errors).
@@ -350,7 +484,7 @@ func (c *Comparison) rows() [][]string {
 		if ch.P == 0 {
 			p = "share"
 		}
-		rows = append(rows, []string{ch.Line, ch.Source, p, ch.value(ch.Base), ch.value(ch.New), ch.absolute(), ch.relative(), string(ch.Status)})
+		rows = append(rows, []string{ch.Line, ch.Source, p, ch.value(ch.Base, ch.BaseCI), ch.value(ch.New, ch.NewCI), ch.absolute(), ch.relative(), string(ch.Status)})
 	}
 	return rows
 }
@@ -359,7 +493,7 @@ func (c *Comparison) rows() [][]string {
 // Markdown, so a terminal, a CI log and a pull request comment read the same.
 func CompareText(w io.Writer, c *Comparison) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s   allowance +%s per percentile\n", scenarios(c), percent(c.MaxRegression))
+	fmt.Fprintf(&b, "%s   allowance +%s per percentile, significant at %s\n", scenarios(c), percent(c.MaxRegression), percent(c.Confidence))
 	tw := tabwriter.NewWriter(&b, 0, 0, 0, ' ', 0)
 	for i, r := range c.rows() {
 		fmt.Fprintf(tw, "| %s \t|\n", strings.Join(r, " \t| "))
