@@ -3,6 +3,7 @@ package budget
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -70,8 +71,13 @@ func Judge(sc *scenario.Scenario, m Measurement) *Result {
 		}
 		r.Requests.AchievedRate = float64(c.Sent) / span.Seconds()
 	}
+	confidence := 0.0
+	if c := sc.Budget.Confidence; c != nil {
+		confidence = float64(*c)
+		r.Confidence = confidence
+	}
 	for _, l := range sc.Budget.Lines {
-		r.Lines = append(r.Lines, judgeLine(l, m.Rec))
+		r.Lines = append(r.Lines, judgeLine(l, m.Rec, confidence))
 	}
 	// Nothing unbudgeted passes: without an errors line the default one is
 	// judged; only `errors: off` leaves failures unjudged.
@@ -100,33 +106,140 @@ func Judge(sc *scenario.Scenario, m Measurement) *Result {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("%d Server-Timing samples were not recorded: the target sent more distinct metric names than tailgate keeps", c.DroppedMetrics))
 	}
 	r.Verdict = verdict(r, m)
+	if r.Verdict == Pass {
+		// Nothing is over, and some line could not be told: no verdict.
+		if why := inconclusive(r, m.Rec, confidence); len(why) > 0 {
+			r.Reasons = append(r.Reasons, "inconclusive: "+strings.Join(why, "; "))
+			r.Verdict = Invalid
+		}
+	}
 	return r
 }
 
-func judgeLine(l scenario.Line, rec *histogram.Recorder) Line {
+// ReportedConfidence is the level of the interval every judged percentile
+// carries in a result, whether or not the budget judges by it.
+const ReportedConfidence = 0.95
+
+// judgeLine judges one line at each of its percentiles: by the observed
+// value, or, when the budget sets a confidence level, by the interval at
+// that level (over only when its low end is over the limit, within only
+// when its high end is within; inconclusive otherwise). Every percentile
+// carries its 95% interval either way.
+func judgeLine(l scenario.Line, rec *histogram.Recorder, confidence float64) Line {
 	out := Line{Name: l.Name, Source: l.Source, Verdict: OK}
+	h := rec.Histogram(l.Source)
 	for _, p := range l.Percentiles {
-		pr := Percentile{P: p.P, BudgetMs: ms(p.Limit.D()), Verdict: NoData}
-		if v, n, ok := rec.Percentile(l.Source, p.P); ok {
+		limit := p.Limit.D()
+		pr := Percentile{P: p.P, BudgetMs: ms(limit), Verdict: NoData}
+		if h != nil && h.TotalCount() > 0 {
+			n := h.TotalCount()
+			v := histogram.ValueAt(h, p.P)
 			out.Count = n
 			pr.ObservedMs = ptr(ms(v))
-			pr.MarginMs = ptr(ms(p.Limit.D() - v))
-			pr.Verdict = OK
+			pr.MarginMs = ptr(ms(limit - v))
+			pr.Rank = histogram.Rank(p.P, n)
+			ci := histogram.Interval(h, p.P, ReportedConfidence)
+			if ci.LowOK {
+				pr.CILowMs = ptr(ms(ci.Low))
+			}
+			if ci.HighOK {
+				pr.CIHighMs = ptr(ms(ci.High))
+			}
 			// Over only beyond HDR precision: the bottom of the observed
 			// value's bucket must exceed the limit.
-			if histogram.LowestEquivalent(v) > p.Limit.D() {
+			pr.Verdict = OK
+			if histogram.LowestEquivalent(v) > limit {
 				pr.Verdict = Over
+			}
+			if confidence > 0 {
+				if confidence != ReportedConfidence {
+					ci = histogram.Interval(h, p.P, confidence)
+				}
+				switch {
+				case ci.LowOK && histogram.LowestEquivalent(ci.Low) > limit:
+					pr.Verdict = Over
+				case ci.HighOK && histogram.LowestEquivalent(ci.High) <= limit:
+					pr.Verdict = OK
+				default:
+					pr.Verdict = Inconclusive
+				}
 			}
 		}
 		out.Percentiles = append(out.Percentiles, pr)
-		switch {
-		case pr.Verdict == NoData:
-			out.Verdict = NoData
-		case pr.Verdict == Over && out.Verdict == OK:
-			out.Verdict = Over
+		out.Verdict = worse(out.Verdict, pr.Verdict)
+	}
+	return out
+}
+
+// worse is the line verdict of two: no data, then over, then
+// inconclusive, then ok.
+func worse(a, b LineVerdict) LineVerdict {
+	rank := map[LineVerdict]int{OK: 0, Inconclusive: 1, Over: 2, NoData: 3}
+	if rank[b] > rank[a] {
+		return b
+	}
+	return a
+}
+
+// inconclusive says, for each inconclusive percentile, what the sample
+// could not tell and about how many requests would tell it: the fewest
+// that bound the percentile at all, or, when the interval straddles the
+// limit, the count that shrinks it (as 1/√n) off the limit if the
+// distribution holds.
+func inconclusive(r *Result, rec *histogram.Recorder, confidence float64) []string {
+	var out []string
+	for _, l := range r.Lines {
+		for _, p := range l.Percentiles {
+			if p.Verdict != Inconclusive || p.ObservedMs == nil {
+				continue
+			}
+			h := rec.Histogram(l.Source)
+			n := h.TotalCount()
+			ci := histogram.Interval(h, p.P, confidence)
+			need := histogram.MinSamples(p.P, confidence)
+			obs, limit := *p.ObservedMs, p.BudgetMs
+			lo, hi := "?", "?"
+			if ci.LowOK {
+				lo = msText(ms(ci.Low))
+			}
+			if ci.HighOK {
+				hi = msText(ms(ci.High))
+			}
+			what := fmt.Sprintf("%s p%g %s (%s interval %s–%s) straddles its %s limit", l.Label(), p.P, msText(obs), percentText(confidence), lo, hi, msText(limit))
+			if ci.LowOK && ci.HighOK {
+				half := ms(ci.High) - obs
+				if obs > limit {
+					half = obs - ms(ci.Low)
+				}
+				if gap := math.Abs(obs - limit); gap > 0 {
+					need = max(need, int64(math.Ceil(float64(n)*(half/gap)*(half/gap))))
+				} else {
+					need = 0
+				}
+			}
+			switch {
+			case need == 0:
+				out = append(out, fmt.Sprintf("%s (observed on the limit: no sample size decides it)", what))
+			case need <= n:
+				out = append(out, fmt.Sprintf("%s (%d requests)", what, n))
+			default:
+				out = append(out, fmt.Sprintf("%s: about %s requests would make it conclusive (%d measured)", what, thousands(need), n))
+			}
 		}
 	}
 	return out
+}
+
+func percentText(r float64) string {
+	return strconv.FormatFloat(100*r, 'f', -1, 64) + "%"
+}
+
+func thousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 func judgeErrors(budget float64, c histogram.Counts) Line {

@@ -284,3 +284,50 @@ budget:
 		t.Errorf("false warning in:\n%s", w)
 	}
 }
+
+// TestConfidenceJudging: every percentile carries its 95% interval; with
+// budget.confidence a percentile is over only when the interval's low end
+// is, within only when its high end is, and inconclusive (no verdict, with
+// the requests that would decide it) otherwise.
+func TestConfidenceJudging(t *testing.T) {
+	// 1000 totals of 1..1000ms: p99 is the 990th, 990ms; its 95% interval
+	// runs over a few ranks either side.
+	for _, tc := range []struct {
+		name, budget string
+		want         Verdict
+		line         LineVerdict
+		says         string
+	}{
+		{"point estimate", "  total: {p99: 985ms}\n  errors: off\n", Fail, Over, ""},
+		{"over beyond the interval", "  total: {p99: 900ms}\n  errors: off\n  confidence: 95%\n", Fail, Over, ""},
+		{"within beyond the interval", "  total: {p99: 1s}\n  errors: off\n  confidence: 95%\n", Pass, OK, ""},
+		{"straddling", "  total: {p99: 985ms}\n  errors: off\n  confidence: 95%\n", Invalid, Inconclusive,
+			"inconclusive: total p99 990ms (95% interval 983ms–997ms) straddles its 985ms limit: about 2,175 requests would make it conclusive (1000 measured)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := Judge(scenarioWith(t, tc.budget), measurement(recorder(1000, 0)))
+			l := r.Lines[0]
+			if r.Verdict != tc.want || l.Verdict != tc.line {
+				t.Fatalf("%s, line %s (%q); want %s, line %s", r.Verdict, l.Verdict, r.Reasons, tc.want, tc.line)
+			}
+			p := l.Percentiles[0]
+			if p.CILowMs == nil || p.CIHighMs == nil || *p.CILowMs >= 990 || *p.CIHighMs <= 990 || p.Rank != 990 {
+				t.Errorf("interval %v–%v, rank %d: want one around 990ms", p.CILowMs, p.CIHighMs, p.Rank)
+			}
+			if tc.says != "" && (len(r.Reasons) != 1 || r.Reasons[0] != tc.says) {
+				t.Errorf("reasons %q\nwant %q", r.Reasons, tc.says)
+			}
+		})
+	}
+	// 24 samples cannot bound a p99 from above: the interval's high end is
+	// null, and at 95% confidence a pass cannot be shown.
+	rec := recorder(24, 0)
+	r := Judge(scenarioWith(t, "  total: {p99: 1s}\n  errors: off\n"), measurement(rec))
+	if p := r.Lines[0].Percentiles[0]; p.CIHighMs != nil || p.CILowMs == nil || p.Rank != 24 || r.Verdict != Pass {
+		t.Errorf("p99 of 24: %s, interval %v–%v, rank %d", r.Verdict, p.CILowMs, p.CIHighMs, p.Rank)
+	}
+	r = Judge(scenarioWith(t, "  total: {p99: 1s}\n  errors: off\n  confidence: 95%\n"), measurement(rec))
+	if r.Verdict != Invalid || len(r.Reasons) != 1 || !strings.Contains(r.Reasons[0], "(95% interval 23ms–?) straddles its 1.0s limit: about 368 requests would make it conclusive (24 measured)") {
+		t.Errorf("%s %q", r.Verdict, r.Reasons)
+	}
+}

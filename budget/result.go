@@ -28,6 +28,9 @@ type Result struct {
 	Connections Connections `json:"connections"`
 	Tail        Tail        `json:"tail"`
 	Warnings    []string    `json:"warnings,omitempty"`
+	// Confidence is budget.confidence when the budget judges by intervals
+	// (0.95 for 95%); absent otherwise.
+	Confidence float64 `json:"confidence,omitempty"`
 }
 
 // Verdict of a whole result.
@@ -140,7 +143,7 @@ const (
 func (r *Result) Failed() int {
 	n := 0
 	for _, l := range r.Lines {
-		if l.Verdict != OK {
+		if l.Verdict == Over || l.Verdict == NoData {
 			n++
 		}
 	}

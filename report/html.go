@@ -55,6 +55,7 @@ type htmlView struct {
 
 type htmlRow struct {
 	Name, Source string
+	Samples      string
 	Cells        []htmlCell
 	Verdict      string
 	Class        string // ok | over | nodata
@@ -103,7 +104,7 @@ func newHTMLPage(r *budget.Result, figs []Figure, generated time.Time) htmlView 
 		v.Columns = append(v.Columns, ColumnHead(r, p))
 	}
 	for _, l := range r.Lines {
-		row := htmlRow{Name: l.Label(), Source: sourceLabel(l.Source), Verdict: LineVerdict(l), Class: lineClass(l.Verdict)}
+		row := htmlRow{Name: l.Label(), Source: sourceLabel(l.Source), Samples: thousands(l.Count), Verdict: LineVerdict(l), Class: lineClass(l.Verdict)}
 		over := overCells(l, ps)
 		for i, c := range Cells(l, ps) {
 			cls := ""
@@ -216,9 +217,9 @@ footer { margin-top: 3rem; font-size: .85rem; color: var(--muted); }
 
 <h2>Budget</h2>
 <table id="budget">
-<thead><tr><th>line</th><th>source</th>{{range .Columns}}<th>{{.}}</th>{{end}}<th>verdict</th></tr></thead>
+<thead><tr><th>line</th><th>source</th><th>samples</th>{{range .Columns}}<th>{{.}}</th>{{end}}<th>verdict</th></tr></thead>
 <tbody>
-{{range .Rows}}<tr class="line {{.Class}}"><td>{{.Name}}</td><td>{{.Source}}</td>{{range .Cells}}<td class="num{{with .Class}} {{.}}{{end}}">{{.Text}}</td>{{end}}<td class="verdict">{{.Verdict}}</td></tr>
+{{range .Rows}}<tr class="line {{.Class}}"><td>{{.Name}}</td><td>{{.Source}}</td><td class="num">{{.Samples}}</td>{{range .Cells}}<td class="num{{with .Class}} {{.}}{{end}}">{{.Text}}</td>{{end}}<td class="verdict">{{.Verdict}}</td></tr>
 {{end}}</tbody>
 </table>
 {{with .Generator}}<p class="muted">Load generator {{.}}</p>{{end}}

@@ -112,7 +112,7 @@ func TestHTMLInChromium(t *testing.T) {
 			t.Errorf("row %d is %s (%s), want %s (%s)", i, rows[i][2], rows[i][1], l.Name, lineClass(l.Verdict))
 		}
 	}
-	if !strings.Contains(dom, `<td class="num over">131ms / 80ms</td>`) {
+	if !strings.Contains(dom, `<td class="num over">131ms (120–140ms) / 80ms</td>`) {
 		t.Error("the database p99 cell over budget is not highlighted")
 	}
 	if n := strings.Count(dom, "<svg"); n != 3 {

@@ -233,7 +233,7 @@ func TestJUnitSchema(t *testing.T) {
 	}
 	db := byName["database"]
 	if len(db.Failures) != 1 || !strings.Contains(*db.Failures[0].Message, "OVER p99 +51.2ms") ||
-		!strings.Contains(*db.Failures[0].Message, "p99 131ms / 80ms") || !strings.Contains(db.Failures[0].Text, "p99 observed 131ms, budget 80ms, over by 51.2ms") {
+		!strings.Contains(*db.Failures[0].Message, "p99 131ms (120–140ms) / 80ms") || !strings.Contains(db.Failures[0].Text, "p99 observed 131ms, budget 80ms, over by 51.2ms") {
 		t.Errorf("database failure does not carry its numbers: %+v", db.Failures)
 	}
 	cache := byName["cache"]

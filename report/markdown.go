@@ -21,8 +21,8 @@ func Markdown(w io.Writer, r *budget.Result) error {
 	fmt.Fprintf(&b, "%s\n\n", mdText(strings.Join(facts(r), " · ")))
 
 	ps := Percentiles(r)
-	head := []string{"line", "source"}
-	align := []string{":---", ":---"}
+	head := []string{"line", "source", "samples"}
+	align := []string{":---", ":---", "---:"}
 	for _, p := range ps {
 		head = append(head, ColumnHead(r, p))
 		align = append(align, "---:")
@@ -32,7 +32,7 @@ func Markdown(w io.Writer, r *budget.Result) error {
 	mdRow(&b, head)
 	mdRow(&b, align)
 	for _, l := range r.Lines {
-		row := []string{mdText(l.Label()), mdText(sourceLabel(l.Source))}
+		row := []string{mdText(l.Label()), mdText(sourceLabel(l.Source)), thousands(l.Count)}
 		over := overCells(l, ps)
 		for i, c := range Cells(l, ps) {
 			c = mdText(c)

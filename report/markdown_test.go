@@ -39,10 +39,10 @@ func TestMarkdownTable(t *testing.T) {
 			t.Errorf("row %q has a different number of cells", row)
 		}
 	}
-	if !strings.Contains(rows[3], "**131ms / 80ms**") || !strings.Contains(rows[3], "**OVER p99 +51.2ms**") {
+	if !strings.Contains(rows[3], "**131ms (120–140ms) / 80ms**") || !strings.Contains(rows[3], "**OVER p99 +51.2ms**") {
 		t.Errorf("database row does not mark the p99 over budget: %q", rows[3])
 	}
-	if !strings.Contains(rows[2], "| 41.2ms / 70ms | 44.0ms / 90ms |  | ok |") {
+	if !strings.Contains(rows[2], "| 149 | 41.2ms (40.1–43.0ms) / 70ms | 44.0ms (2nd slowest of 149) / 90ms |  | ok |") {
 		t.Errorf("rtt row %q", rows[2])
 	}
 }

@@ -25,19 +25,19 @@ func sample() *budget.Result {
 			NewConnections: 149, Responses: 4808, Redirects: 3, FirstLocation: "/login?next=%2Fv1%2Fchat", DurationS: 60, ElapsedS: 60.4},
 		Lines: []budget.Line{
 			{Name: "rtt", Source: "connect", Verdict: budget.OK, Count: 149, Percentiles: []budget.Percentile{
-				{P: 95, ObservedMs: f(41.2), BudgetMs: 70, MarginMs: f(28.8), Verdict: budget.OK},
-				{P: 99, ObservedMs: f(44.03), BudgetMs: 90, MarginMs: f(45.97), Verdict: budget.OK}}},
+				{P: 95, ObservedMs: f(41.2), CILowMs: f(40.1), CIHighMs: f(43.0), Rank: 142, BudgetMs: 70, MarginMs: f(28.8), Verdict: budget.OK},
+				{P: 99, ObservedMs: f(44.03), CILowMs: f(42.9), Rank: 148, BudgetMs: 90, MarginMs: f(45.97), Verdict: budget.OK}}},
 			{Name: "database", Source: "server-timing:db", Verdict: budget.Over, Count: 4793, Percentiles: []budget.Percentile{
-				{P: 95, ObservedMs: f(38), BudgetMs: 40, MarginMs: f(2), Verdict: budget.OK},
-				{P: 99, ObservedMs: f(131.2), BudgetMs: 80, MarginMs: f(-51.2), Verdict: budget.Over}}},
+				{P: 95, ObservedMs: f(38), CILowMs: f(36.9), CIHighMs: f(39.4), Rank: 4554, BudgetMs: 40, MarginMs: f(2), Verdict: budget.OK},
+				{P: 99, ObservedMs: f(131.2), CILowMs: f(120), CIHighMs: f(140), Rank: 4746, BudgetMs: 80, MarginMs: f(-51.2), Verdict: budget.Over}}},
 			{Name: "ttft", Source: "ttft", Verdict: budget.Over, Count: 4793, Percentiles: []budget.Percentile{
-				{P: 95, ObservedMs: f(812), BudgetMs: 700, MarginMs: f(-112), Verdict: budget.Over},
-				{P: 99, ObservedMs: f(1320), BudgetMs: 1100, MarginMs: f(-220), Verdict: budget.Over}}},
+				{P: 95, ObservedMs: f(812), CILowMs: f(798), CIHighMs: f(829), Rank: 4554, BudgetMs: 700, MarginMs: f(-112), Verdict: budget.Over},
+				{P: 99, ObservedMs: f(1320), CILowMs: f(1250), CIHighMs: f(1410), Rank: 4746, BudgetMs: 1100, MarginMs: f(-220), Verdict: budget.Over}}},
 			{Name: "cache", Source: "server-timing:cache", Verdict: budget.NoData, Percentiles: []budget.Percentile{
 				{P: 99.9, BudgetMs: 5, Verdict: budget.NoData}}},
 			{Name: "total", Source: "total", Verdict: budget.OK, Count: 4793, Percentiles: []budget.Percentile{
-				{P: 95, ObservedMs: f(1410), BudgetMs: 1600, MarginMs: f(190), Verdict: budget.OK},
-				{P: 99, ObservedMs: f(2200), BudgetMs: 2400, MarginMs: f(200), Verdict: budget.OK}}},
+				{P: 95, ObservedMs: f(1410), CILowMs: f(1380), CIHighMs: f(1440), Rank: 4554, BudgetMs: 1600, MarginMs: f(190), Verdict: budget.OK},
+				{P: 99, ObservedMs: f(2200), CILowMs: f(2100), CIHighMs: f(2310), Rank: 4746, BudgetMs: 2400, MarginMs: f(200), Verdict: budget.OK}}},
 			{Name: "errors", Source: "errors", Verdict: budget.OK, Count: 4812, ObservedRatio: f(19.0 / 4812), BudgetRatio: f(0.01)},
 		},
 		Errors: []budget.Count{{Class: "http 5xx", Count: 15, First: "503 Service Unavailable on POST /v1/chat"},

@@ -29,14 +29,14 @@ func Text(w io.Writer, r *budget.Result) error {
 
 	ps := Percentiles(r)
 	tw := tabwriter.NewWriter(&b, 0, 0, 3, ' ', 0)
-	head := []string{"line", "source"}
+	head := []string{"line", "source", "samples"}
 	for _, p := range ps {
 		head = append(head, ColumnHead(r, p))
 	}
 	head = append(head, "verdict")
 	fmt.Fprintln(tw, strings.Join(head, "\t"))
 	for _, l := range r.Lines {
-		row := []string{l.Label(), sourceLabel(l.Source)}
+		row := []string{l.Label(), sourceLabel(l.Source), thousands(l.Count)}
 		row = append(row, Cells(l, ps)...)
 		row = append(row, LineVerdict(l))
 		fmt.Fprintln(tw, strings.Join(row, "\t"))
@@ -171,13 +171,63 @@ func Cells(l budget.Line, ps []float64) []string {
 	}
 	for _, p := range l.Percentiles {
 		i := slices.Index(ps, p.P)
-		obs := "no data"
-		if p.ObservedMs != nil {
-			obs = Millis(*p.ObservedMs)
-		}
-		cells[i] = obs + " / " + Limit(p.BudgetMs)
+		cells[i] = Observed(p, l.Count) + " / " + Limit(p.BudgetMs)
 	}
 	return cells
+}
+
+// Observed renders an observed percentile with its confidence interval,
+// "998ms (945ms–1.19s)" ("?" for a side the sample cannot bound), or, when
+// its rank is among the three slowest samples, its place there: a p99 of
+// 24 samples is "90.6ms (the slowest of 24)", nothing more can be said.
+func Observed(p budget.Percentile, count int64) string {
+	if p.ObservedMs == nil {
+		return "no data"
+	}
+	obs := Millis(*p.ObservedMs)
+	if p.Rank > 0 && count > 0 {
+		switch place := count - p.Rank + 1; place {
+		case 1:
+			return obs + " (the slowest of " + thousands(count) + ")"
+		case 2, 3:
+			return obs + " (" + ordinal(place) + " slowest of " + thousands(count) + ")"
+		}
+	}
+	if p.CILowMs == nil && p.CIHighMs == nil {
+		return obs
+	}
+	lo, hi := "?", "?"
+	if p.CILowMs != nil {
+		lo = Millis(*p.CILowMs)
+	}
+	if p.CIHighMs != nil {
+		hi = Millis(*p.CIHighMs)
+	}
+	// One unit for both ends when they share it: "(945–990ms)".
+	if u := unit(lo); u != "" && u == unit(hi) {
+		lo = strings.TrimSuffix(lo, u)
+	}
+	return obs + " (" + lo + "–" + hi + ")"
+}
+
+// unit is the unit suffix of a Millis string: "ms", "µs", "s" or "".
+func unit(s string) string {
+	for _, u := range []string{"µs", "ms", "s"} {
+		if strings.HasSuffix(s, u) {
+			return u
+		}
+	}
+	return ""
+}
+
+func ordinal(n int64) string {
+	switch n {
+	case 2:
+		return "2nd"
+	case 3:
+		return "3rd"
+	}
+	return strconv.FormatInt(n, 10) + "th"
 }
 
 // LineVerdict is "ok", "no data", or "OVER p99 +51ms" naming the worst
@@ -188,6 +238,8 @@ func LineVerdict(l budget.Line) string {
 		return "ok"
 	case budget.NoData:
 		return "no data"
+	case budget.Inconclusive:
+		return "inconclusive"
 	}
 	if l.ObservedRatio != nil {
 		return "OVER +" + percent(*l.ObservedRatio-*l.BudgetRatio)
