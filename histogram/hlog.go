@@ -449,8 +449,8 @@ func SourceOfTag(tag string) (string, error) {
 	return b.String(), nil
 }
 
-// Interval is one interval histogram read from a log.
-type Interval struct {
+// LogInterval is one interval histogram read from a log.
+type LogInterval struct {
 	Source     string
 	Start, End time.Duration // from the log's start
 	Hist       *hdrhistogram.Histogram
@@ -495,7 +495,7 @@ func (lr *LogReader) Meta() *LogMeta { return &lr.meta }
 const maxLine = 4 << 20
 
 // Next returns the next interval histogram, or io.EOF after the last.
-func (lr *LogReader) Next() (*Interval, error) {
+func (lr *LogReader) Next() (*LogInterval, error) {
 	for {
 		line, err := lr.readLine()
 		if err != nil {
@@ -534,7 +534,7 @@ func (lr *LogReader) readLine() (string, error) {
 	return strings.TrimRight(string(buf), "\r"), nil
 }
 
-func (lr *LogReader) parse(line string) (*Interval, error) {
+func (lr *LogReader) parse(line string) (*LogInterval, error) {
 	m := &lr.meta
 	switch {
 	case line == "" || strings.HasPrefix(line, `"StartTimestamp"`):
@@ -631,7 +631,7 @@ func (lr *LogReader) parseRecord(s string) error {
 	return nil
 }
 
-func (lr *LogReader) parseInterval(line string) (*Interval, error) {
+func (lr *LogReader) parseInterval(line string) (*LogInterval, error) {
 	tag := ""
 	if rest, ok := strings.CutPrefix(line, "Tag="); ok {
 		t, after, ok := strings.Cut(rest, ",")
@@ -677,7 +677,7 @@ func (lr *LogReader) parseInterval(line string) (*Interval, error) {
 		}
 	}
 	rel := abs - lr.origin
-	return &Interval{Source: src, Start: seconds(rel), End: seconds(rel + length), Hist: h}, nil
+	return &LogInterval{Source: src, Start: seconds(rel), End: seconds(rel + length), Hist: h}, nil
 }
 
 // clip shortens s for an error message.
@@ -822,13 +822,10 @@ func ReadLog(r io.Reader, name string, percentiles []float64) (*Log, error) {
 		}
 		// One scan for the percentiles and the maximum (p100): a histogram's
 		// own Max walks every bucket again.
-		vs := iv.Hist.ValueAtPercentilesSlice(append(percentiles[:len(percentiles):len(percentiles)], 100))
-		st := IntervalStat{Source: iv.Source, Start: iv.Start, End: iv.End, Count: iv.Hist.TotalCount(), Max: us(vs[len(vs)-1])}
+		vs := ValuesAt(iv.Hist, append(percentiles[:len(percentiles):len(percentiles)], 100)...)
+		st := IntervalStat{Source: iv.Source, Start: iv.Start, End: iv.End, Count: iv.Hist.TotalCount(), Max: vs[len(vs)-1]}
 		if len(percentiles) > 0 {
-			st.Percentiles = make([]time.Duration, len(percentiles))
-			for i, v := range vs[:len(percentiles)] {
-				st.Percentiles[i] = us(v)
-			}
+			st.Percentiles = vs[:len(percentiles):len(percentiles)]
 		}
 		l.Timeline = append(l.Timeline, st)
 	}

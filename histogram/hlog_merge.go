@@ -320,9 +320,9 @@ func (c *Counts) add(o Counts) {
 type mergeInput struct {
 	name    string
 	lr      *LogReader
-	next    *Interval // nil at the end
-	offset  float64   // seconds from the merged log's start to this log's
-	counted int       // interval counts already merged
+	next    *LogInterval // nil at the end
+	offset  float64      // seconds from the merged log's start to this log's
+	counted int          // interval counts already merged
 }
 
 func (m *mergeInput) header() *LogHeader { return m.lr.Meta().Header }

@@ -83,8 +83,8 @@ func equalRecorders(t *testing.T, got, want *Recorder) {
 			t.Errorf("%s: histogram differs: count %d vs %d, max %d vs %d", src, g.TotalCount(), w.TotalCount(), g.Max(), w.Max())
 		}
 		for _, p := range []float64{50, 90, 95, 99, 99.9, 100} {
-			if a, b := g.ValueAtQuantile(p), w.ValueAtQuantile(p); a != b {
-				t.Errorf("%s p%g = %dµs, want %dµs", src, p, a, b)
+			if a, b := ValueAt(g, p), ValueAt(w, p); a != b {
+				t.Errorf("%s p%g = %v, want %v", src, p, a, b)
 			}
 		}
 	}

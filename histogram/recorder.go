@@ -172,19 +172,15 @@ func (r *Recorder) Histogram(source string) *hdrhistogram.Histogram { return r.h
 // Sources lists the recorded sources, sorted.
 func (r *Recorder) Sources() []string { return slices.Sorted(maps.Keys(r.hists)) }
 
-// Percentile returns the value of source at percentile p (0–100) and the
-// sample count; ok is false when source has no samples.
+// Percentile returns the nearest-rank value of source at percentile p
+// (0–100, see ValueAt) and the sample count; ok is false when source has no
+// samples.
 func (r *Recorder) Percentile(source string, p float64) (d time.Duration, count int64, ok bool) {
 	h := r.hists[source]
 	if h == nil || h.TotalCount() == 0 {
 		return 0, 0, false
 	}
 	return ValueAt(h, p), h.TotalCount(), true
-}
-
-// ValueAt is the value of h at percentile p (0–100).
-func ValueAt(h *hdrhistogram.Histogram, p float64) time.Duration {
-	return time.Duration(h.ValueAtQuantile(p)) * time.Microsecond
 }
 
 // Merge adds other's histograms and counts to r. HDR merging is exact: the

@@ -2,19 +2,29 @@ package histogram
 
 import (
 	"math"
+	"math/big"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 )
 
-// bruteForce is the percentile HDR histograms define: the sample at rank
-// round(p/100·n), at least the first, of the sorted samples.
+// bruteForce is the nearest-rank percentile: the smallest sample with at
+// least p% of the sorted samples at or below it, p read as the decimal it
+// was written as (99.9% of 1000 is the 999th).
 func bruteForce(sorted []int64, p float64) int64 {
-	rank := max(int(p/100*float64(len(sorted))+0.5), 1)
-	return sorted[rank-1]
+	pr, _ := new(big.Rat).SetString(strconv.FormatFloat(p, 'f', -1, 64))
+	need := new(big.Rat).Mul(pr, big.NewRat(int64(len(sorted)), 100))
+	// The rank is ⌈need⌉: the quotient rounded up.
+	num, den := need.Num(), need.Denom()
+	rank, rem := new(big.Int).QuoRem(num, den, new(big.Int))
+	if rem.Sign() > 0 {
+		rank.Add(rank, big.NewInt(1))
+	}
+	return sorted[min(max(rank.Int64(), 1), int64(len(sorted)))-1]
 }
 
 func TestPercentileAgainstBruteForce(t *testing.T) {

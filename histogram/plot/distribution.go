@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/tailgate-dev/tailgate/histogram"
 	gplot "gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -76,7 +77,7 @@ func Distribution(title string, curves []Curve) (*Figure, error) {
 		for k := range curvePoints {
 			x := math.Pow(xMax, float64(k)/float64(curvePoints-1))
 			q := 100 * (1 - 1/x)
-			v := max(float64(c.Hist.ValueAtQuantile(q))/1000, 0.001)
+			v := max(ms(histogram.ValueAt(c.Hist, q)), 0.001)
 			pts = append(pts, plotter.XY{X: x, Y: v})
 			// The axis starts at the lowest decile, not the minimum: one
 			// near-zero sample (a gap between two tokens read at once) would

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/tailgate-dev/tailgate/histogram"
 )
 
 // lognormal fills a histogram (µs) with n samples whose median is p50 and
@@ -127,9 +128,9 @@ func TestOverTime(t *testing.T) {
 		load := planned / 40
 		h := lognormal(uint64(s), 200, time.Duration(load*500)*time.Millisecond, time.Duration(load*1400)*time.Millisecond)
 		tl.Latency = append(tl.Latency, TimePoint{Start: start, End: end, Values: []time.Duration{
-			time.Duration(h.ValueAtQuantile(50)) * time.Microsecond,
-			time.Duration(h.ValueAtQuantile(95)) * time.Microsecond,
-			time.Duration(h.ValueAtQuantile(99)) * time.Microsecond,
+			histogram.ValueAt(h, 50),
+			histogram.ValueAt(h, 95),
+			histogram.ValueAt(h, 99),
 		}})
 		tl.Rate = append(tl.Rate, RatePoint{Start: start, End: end, Planned: planned, Achieved: planned * (0.9 + 0.1*math.Sin(float64(s)))})
 	}
