@@ -11,8 +11,10 @@ import (
 )
 
 // hdr-histogram-js, an HdrHistogram implementation independent of
-// tailgate's and hdrhistogram-go's, reads tailgate's log: the same tags,
-// counts and percentiles, at its own (Java's) rank and at Go's.
+// tailgate's and hdrhistogram-go's, reads tailgate's log: the same tags and
+// counts, and at every percentile the same value (its getValueAtPercentile,
+// Java's nearest rank, in µs: one rank off is a different value), the same
+// rank and the same 95% interval, computed there on its own.
 // testdata/hdrjs/check.sh installs it from the npm registry and runs this;
 // without it the test skips.
 func TestLogReadByHdrHistogramJS(t *testing.T) {
@@ -27,7 +29,7 @@ func TestLogReadByHdrHistogramJS(t *testing.T) {
 	if err := os.WriteFile(path, log, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ps := []float64{50, 90, 95, 99, 99.9, 100}
+	ps := []float64{1, 10, 25, 50, 75, 90, 95, 97.5, 99, 99.5, 99.9, 99.99, 100}
 	args := []string{filepath.Join("testdata", "hdrjs", "percentiles.js"), path}
 	for _, p := range ps {
 		args = append(args, strconv.FormatFloat(p, 'f', -1, 64))
@@ -38,13 +40,20 @@ func TestLogReadByHdrHistogramJS(t *testing.T) {
 	if err != nil {
 		t.Fatalf("node: %v\n%s", err, out)
 	}
+	type jsCI struct {
+		LowRank  int64  `json:"low_rank"`
+		HighRank int64  `json:"high_rank"`
+		Low      *int64 `json:"low"`
+		High     *int64 `json:"high"`
+	}
 	var got struct {
 		StartMs   float64 `json:"start_ms"`
 		Intervals int
 		Tags      map[string]struct {
 			Count int64
 			Java  map[string]int64
-			Round map[string]int64
+			Rank  map[string]int64
+			CI    map[string]jsCI
 		}
 	}
 	if err := json.Unmarshal(out, &got); err != nil {
@@ -56,6 +65,7 @@ func TestLogReadByHdrHistogramJS(t *testing.T) {
 	if len(got.Tags) != len(rec.Sources()) {
 		t.Errorf("hdr-histogram-js read tags %v, want %q", got.Tags, rec.Sources())
 	}
+	checked, roundedDiffers, bounded := 0, 0, 0
 	for _, src := range rec.Sources() {
 		h := rec.Histogram(src)
 		js, ok := got.Tags[Tag(src)]
@@ -63,29 +73,46 @@ func TestLogReadByHdrHistogramJS(t *testing.T) {
 			t.Errorf("hdr-histogram-js: no tag %q", Tag(src))
 			continue
 		}
-		if js.Count != h.TotalCount() {
-			t.Errorf("%s: hdr-histogram-js counts %d, tailgate %d", src, js.Count, h.TotalCount())
+		n := h.TotalCount()
+		if js.Count != n {
+			t.Errorf("%s: hdr-histogram-js counts %d, tailgate %d", src, js.Count, n)
 		}
-		n := float64(h.TotalCount())
 		for _, p := range ps {
 			key := strconv.FormatFloat(p, 'f', -1, 64)
-			if js.Round[key] != h.ValueAtQuantile(p) {
-				t.Errorf("%s p%s: hdr-histogram-js %dµs, tailgate %dµs", src, key, js.Round[key], h.ValueAtQuantile(p))
+			v := ValueAt(h, p)
+			if js.Java[key] != int64(v/time.Microsecond) {
+				t.Errorf("%s p%s: hdr-histogram-js %dµs, tailgate %v", src, key, js.Java[key], v)
 			}
-			// Java's rank is ⌈p·N⌉; asking Go for (rank − ¼)/N gets that rank.
-			rank := max(int64(ceilRank(p, n)), 1)
-			if want := h.ValueAtQuantile(100 * (float64(rank) - 0.25) / n); js.Java[key] != want {
-				t.Errorf("%s p%s at Java's rank %d: hdr-histogram-js %dµs, tailgate %dµs", src, key, rank, js.Java[key], want)
+			if js.Rank[key] != Rank(p, n) {
+				t.Errorf("%s p%s: hdr-histogram-js rank %d, tailgate %d", src, key, js.Rank[key], Rank(p, n))
 			}
+			// hdrhistogram-go's own rank, ⌊p/100·N + ½⌋: where it reads
+			// another value, this comparison is what tells them apart.
+			if old := ValueAtRank(h, min(max(int64(p/100*float64(n)+0.5), 1), n)); old != v {
+				roundedDiffers++
+			}
+			ci, jci := Interval(h, p, 0.95), js.CI[key]
+			if ci.LowRank != jci.LowRank || ci.HighRank != jci.HighRank ||
+				ci.LowOK != (jci.Low != nil) || (ci.LowOK && int64(ci.Low/time.Microsecond) != *jci.Low) ||
+				ci.HighOK != (jci.High != nil) || (ci.HighOK && int64(ci.High/time.Microsecond) != *jci.High) {
+				t.Errorf("%s p%s: tailgate's interval %+v, hdr-histogram-js's ranks %d…%d values %v…%v", src, key, ci, jci.LowRank, jci.HighRank, jsValue(jci.Low), jsValue(jci.High))
+			}
+			if ci.LowOK && ci.HighOK {
+				bounded++
+			}
+			checked++
 		}
 	}
-	t.Logf("hdr-histogram-js read %d intervals of %d tags; counts and percentiles agree", got.Intervals, len(got.Tags))
+	// The log must be one where the old rank would have been caught.
+	if roundedDiffers == 0 {
+		t.Errorf("no percentile of the test log reads another value at hdrhistogram-go's rounded rank: the comparison cannot tell the ranks apart")
+	}
+	t.Logf("hdr-histogram-js read %d intervals of %d tags; %d percentiles agree (%d read another value at the rounded rank), and their intervals (%d bounded on both sides)", got.Intervals, len(got.Tags), checked, roundedDiffers, bounded)
 }
 
-func ceilRank(p, n float64) float64 {
-	r := p / 100 * n
-	if c := float64(int64(r)); c < r-1e-9 {
-		return c + 1
+func jsValue(v *int64) any {
+	if v == nil {
+		return "null"
 	}
-	return float64(int64(r + 1e-9))
+	return *v
 }

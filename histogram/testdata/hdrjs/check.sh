@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Reads tailgate's interval logs with hdr-histogram-js, an independent
 # HdrHistogram implementation (JavaScript, from the npm registry), and checks
-# that it finds what tailgate found:
-#   1. go test: a log tailgate writes; every tag's count and percentiles;
+# that it finds what tailgate found, exactly (values in µs: a percentile one
+# rank off is a different value):
+#   1. go test: a log tailgate writes; every tag's count, and at thirteen
+#      percentiles the nearest-rank value, the rank and the 95% interval;
 #   2. a real run against the embedded service: run.hlog against report.json,
 #      every budget line (default scenarios/llm-chat.yaml: connect, tls,
-#      server-timing:db, ttft, itl, total).
+#      server-timing:db, ttft, itl, total): observed_ms, rank, ci_low_ms and
+#      ci_high_ms.
 # usage: histogram/testdata/hdrjs/check.sh [SCENARIO.yaml]
 # Needs node and npm (and the npm registry); says so and exits 0 without them.
 set -euo pipefail
