@@ -150,8 +150,8 @@ func Compare(base, next *budget.Result, maxRegression, confidence float64) *Comp
 		name string
 		res  *budget.Result
 	}{{"base", base}, {"new", next}} {
-		if observed := observedPercentiles(r.res); observed > 0 && !HasIntervals(r.res) {
-			c.Notes = append(c.Notes, fmt.Sprintf("the %s report carries no confidence interval on any of its %d percentiles (written before reports carried them, or from very few samples): none of its regressions can be shown significant", r.name, observed))
+		if measuredPercentile(r.res) && !HasIntervals(r.res) {
+			c.Notes = append(c.Notes, "the "+r.name+" report carries no confidence interval on any percentile it measured (written before reports carried them, or from very few samples): no change of a percentile can be shown significant")
 		}
 	}
 	switch {
@@ -271,17 +271,16 @@ func apart(hi, lo *float64) Status {
 	return NotSignificant
 }
 
-// observedPercentiles counts the percentiles r measured.
-func observedPercentiles(r *budget.Result) int {
-	n := 0
+// measuredPercentile reports whether r measured any percentile.
+func measuredPercentile(r *budget.Result) bool {
 	for _, l := range r.Lines {
 		for _, p := range l.Percentiles {
 			if finite(p.ObservedMs) {
-				n++
+				return true
 			}
 		}
 	}
-	return n
+	return false
 }
 
 // HasIntervals reports whether any percentile of r carries a side of its
@@ -410,9 +409,15 @@ func (c *Comparison) Summary() string {
 		s = fmt.Sprintf("OK: no regression beyond %s in %d compared", allow, len(c.Changes))
 	}
 	if len(unsure) > 0 {
-		s += fmt.Sprintf("; over the allowance but not significant at %s: %s", percent(c.Confidence), strings.Join(unsure, ", "))
+		s += fmt.Sprintf("; over the allowance but not significant at %s: %s", level(c.Confidence), strings.Join(unsure, ", "))
 	}
 	return s
+}
+
+// level is a confidence level as typed: "95%", "99.99%" (percent would
+// round the latter to 100%).
+func level(c float64) string {
+	return strconv.FormatFloat(math.Round(c*1e6)/1e4, 'f', -1, 64) + "%"
 }
 
 func (ch Change) name() string {
@@ -493,7 +498,7 @@ func (c *Comparison) rows() [][]string {
 // Markdown, so a terminal, a CI log and a pull request comment read the same.
 func CompareText(w io.Writer, c *Comparison) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s   allowance +%s per percentile, significant at %s\n", scenarios(c), percent(c.MaxRegression), percent(c.Confidence))
+	fmt.Fprintf(&b, "%s   allowance +%s per percentile, significant at %s\n", scenarios(c), percent(c.MaxRegression), level(c.Confidence))
 	tw := tabwriter.NewWriter(&b, 0, 0, 0, ' ', 0)
 	for i, r := range c.rows() {
 		fmt.Fprintf(tw, "| %s \t|\n", strings.Join(r, " \t| "))

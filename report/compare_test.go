@@ -265,8 +265,16 @@ func TestCompareNotSignificantSummary(t *testing.T) {
 	}
 }
 
+func TestLevel(t *testing.T) {
+	for c, want := range map[float64]string{0.95: "95%", 0.9999: "99.99%", 0.5: "50%", 0.999999: "99.9999%", 0.875: "87.5%"} {
+		if got := level(c); got != want {
+			t.Errorf("level(%v) = %q, want %q", c, got, want)
+		}
+	}
+}
+
 // A report with no interval at all (written before reports carried them)
-// is said to be so: none of its regressions can be shown significant.
+// is said to be so: no change of a percentile can be shown significant.
 func TestCompareWithoutIntervals(t *testing.T) {
 	base := twoLines(f(100), f(200), 0, 10000)
 	old := twoLines(f(150), f(300), 0, 10000)
@@ -277,7 +285,7 @@ func TestCompareWithoutIntervals(t *testing.T) {
 	if c.Regressions() != 0 || c.Changes[0].Status != TooFewSamples || c.Changes[1].Status != TooFewSamples {
 		t.Errorf("%d regressions, %s, %s", c.Regressions(), c.Changes[0].Status, c.Changes[1].Status)
 	}
-	want := "the new report carries no confidence interval on any of its 2 percentiles (written before reports carried them, or from very few samples): none of its regressions can be shown significant"
+	want := "the new report carries no confidence interval on any percentile it measured (written before reports carried them, or from very few samples): no change of a percentile can be shown significant"
 	if strings.Join(c.Notes, "|") != want {
 		t.Errorf("notes %q", c.Notes)
 	}

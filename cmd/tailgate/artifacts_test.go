@@ -80,12 +80,12 @@ func TestCompareExitCodes(t *testing.T) {
 		}
 		return p
 	}
-	report := func(p99 string) string {
-		return `{"schema": "tailgate.report/v1", "scenario": "api", "lines": [{"name": "total", "source": "total", "percentiles": [{"p": 99, "observed_ms": ` + p99 + `, "budget_ms": 1000}]}]}`
+	report := func(p99, ciLow, ciHigh string) string {
+		return `{"schema": "tailgate.report/v1", "scenario": "api", "lines": [{"name": "total", "source": "total", "percentiles": [{"p": 99, "observed_ms": ` + p99 + `, "ci_low_ms": ` + ciLow + `, "ci_high_ms": ` + ciHigh + `, "budget_ms": 1000}]}]}`
 	}
-	base := write("base.json", report("200"))
-	same := write("same.json", report("200.1"))
-	slow := write("slow.json", report("300"))
+	base := write("base.json", report("200", "190", "210"))
+	same := write("same.json", report("200.1", "190", "210"))
+	slow := write("slow.json", report("300", "285", "315"))
 	v2 := write("v2.json", `{"schema": "tailgate.report/v2"}`)
 	for _, tc := range []struct {
 		args []string
