@@ -217,24 +217,37 @@ func inconclusive(r *Result, rec *histogram.Recorder, confidence float64) []stri
 					need = 0
 				}
 			}
+			side := ""
 			switch {
+			case !ci.HighOK && obs <= limit:
+				side = "above"
+			case !ci.LowOK && obs > limit:
+				side = "below"
+			}
+			switch {
+			case side != "":
+				out = append(out, fmt.Sprintf("%s p%g %s is %s its %s limit, but %s samples cannot bound a p%g from %s at %s: at least %s would",
+					l.Label(), p.P, msText(obs), map[bool]string{true: "within", false: "over"}[obs <= limit], msText(limit),
+					Thousands(n), p.P, side, percentText(confidence), Thousands(histogram.MinSamples(p.P, confidence))))
 			case need == 0:
 				out = append(out, fmt.Sprintf("%s (observed on the limit: no sample size decides it)", what))
 			case need <= n:
-				out = append(out, fmt.Sprintf("%s (%d requests)", what, n))
+				out = append(out, fmt.Sprintf("%s (%s samples)", what, Thousands(n)))
 			default:
-				out = append(out, fmt.Sprintf("%s: about %s requests would make it conclusive (%d measured)", what, thousands(need), n))
+				out = append(out, fmt.Sprintf("%s: about %s samples would make it conclusive (%s measured)", what, Thousands(need), Thousands(n)))
 			}
 		}
 	}
 	return out
 }
 
-func percentText(r float64) string {
-	return strconv.FormatFloat(100*r, 'f', -1, 64) + "%"
-}
+func percentText(r float64) string { return scenario.Ratio(r).String() }
 
-func thousands(n int64) string {
+// Thousands writes n with thousands separated: 4,812.
+func Thousands(n int64) string {
+	if n < 0 {
+		return "-" + Thousands(-n)
+	}
 	s := strconv.FormatInt(n, 10)
 	for i := len(s) - 3; i > 0; i -= 3 {
 		s = s[:i] + "," + s[i:]

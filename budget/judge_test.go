@@ -302,7 +302,7 @@ func TestConfidenceJudging(t *testing.T) {
 		{"over beyond the interval", "  total: {p99: 900ms}\n  errors: off\n  confidence: 95%\n", Fail, Over, ""},
 		{"within beyond the interval", "  total: {p99: 1s}\n  errors: off\n  confidence: 95%\n", Pass, OK, ""},
 		{"straddling", "  total: {p99: 985ms}\n  errors: off\n  confidence: 95%\n", Invalid, Inconclusive,
-			"inconclusive: total p99 990ms (95% interval 983ms–997ms) straddles its 985ms limit: about 2,175 requests would make it conclusive (1000 measured)"},
+			"inconclusive: total p99 990ms (95% interval 983ms–997ms) straddles its 985ms limit: about 2,175 samples would make it conclusive (1,000 measured)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := Judge(scenarioWith(t, tc.budget), measurement(recorder(1000, 0)))
@@ -327,7 +327,7 @@ func TestConfidenceJudging(t *testing.T) {
 		t.Errorf("p99 of 24: %s, interval %v–%v, rank %d", r.Verdict, p.CILowMs, p.CIHighMs, p.Rank)
 	}
 	r = Judge(scenarioWith(t, "  total: {p99: 1s}\n  errors: off\n  confidence: 95%\n"), measurement(rec))
-	if r.Verdict != Invalid || len(r.Reasons) != 1 || !strings.Contains(r.Reasons[0], "(95% interval 23ms–?) straddles its 1.0s limit: about 368 requests would make it conclusive (24 measured)") {
+	if r.Verdict != Invalid || len(r.Reasons) != 1 || !strings.Contains(r.Reasons[0], "inconclusive: total p99 24ms is within its 1.0s limit, but 24 samples cannot bound a p99 from above at 95%: at least 368 would") {
 		t.Errorf("%s %q", r.Verdict, r.Reasons)
 	}
 }

@@ -60,7 +60,7 @@ func TestBrokenTargetsFail(t *testing.T) {
 	}{
 		{"hung", "http://" + hung.Addr().String(), exitFail, `^  10   timeout   first: no complete response within target.timeout \(300ms\) on GET /serch$`},
 		{"not found", notFound.URL, exitFail, `^  10   http 4xx   first: 404 Not Found on GET /serch$`},
-		{"nearly always 500", flaky.URL, exitFail, `^errors \(default\) +90% / 1% +OVER`},
+		{"nearly always 500", flaky.URL, exitFail, `^errors \(default\) +10 +90% / 1% +OVER`},
 		{"untrusted certificate", untrusted.URL, exitNoTrust, `target unreachable: .*10 tls \(first: .*x509.*\): .*set target.insecure: true`},
 		{"refused", refused, exitNoTrust, `target unreachable: .*10 refused \(first: .*connection refused\): is the target running`},
 	} {

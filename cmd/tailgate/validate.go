@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -109,6 +110,7 @@ func describe(ctx context.Context, w io.Writer, sc *scenario.Scenario) error {
 	for _, warn := range budget.PhysicsWarnings(sc) {
 		fmt.Fprintf(w, "  warning: %s\n", warn)
 	}
+	samplesNeeded(w, sc, s.Requests())
 	switch _, isDefault, judged := sc.Budget.ErrorLimit(); {
 	case !judged:
 		fmt.Fprintln(w, "  warning: errors: off: failed requests are not judged; only latency lines without data can fail a target that fails")
@@ -156,3 +158,54 @@ func targetLabel(sc *scenario.Scenario) string {
 	// A ${VAR} in the URL (a key in the query, say) is a secret.
 	return maskSecrets(sc.Target.URL, sc.Secrets)
 }
+
+// samplesNeeded prints, for every budget percentile, the fewest samples
+// whose order statistics bound it on both sides at the budget's confidence
+// (95% when it sets none), and warns where the plan has fewer requests.
+// Lines of new connections (connect, tls, dns) see fewer samples than
+// requests, and itl more.
+func samplesNeeded(w io.Writer, sc *scenario.Scenario, planned int64) {
+	conf := budget.ReportedConfidence
+	if c := sc.Budget.Confidence; c != nil {
+		conf = float64(*c)
+	}
+	var ps []float64
+	for _, l := range sc.Budget.Lines {
+		for _, p := range l.Percentiles {
+			if !slices.Contains(ps, p.P) {
+				ps = append(ps, p.P)
+			}
+		}
+	}
+	if len(ps) == 0 {
+		return
+	}
+	slices.Sort(ps)
+	parts := make([]string, len(ps))
+	for i, p := range ps {
+		parts[i] = fmt.Sprintf("%s ≥ %s", report.Label(p), thousandsOf(histogram.MinSamples(p, conf)))
+	}
+	fmt.Fprintf(w, "  samples for a %s interval: %s; the plan has %s requests\n", percentOf(conf), strings.Join(parts, ", "), thousandsOf(planned))
+	for _, l := range sc.Budget.Lines {
+		for _, p := range l.Percentiles {
+			need := histogram.MinSamples(p.P, conf)
+			switch l.Source {
+			case scenario.SourceConnect, scenario.SourceTLS, scenario.SourceDNS:
+				if need > planned {
+					fmt.Fprintf(w, "  warning: %s %s needs ≥ %s samples for a %s interval; the plan has %s requests, and %s counts new connections only\n",
+						l.Name, report.Label(p.P), thousandsOf(need), percentOf(conf), thousandsOf(planned), l.Source)
+				}
+			case scenario.SourceITL:
+			default:
+				if need > planned {
+					fmt.Fprintf(w, "  warning: %s %s needs ≥ %s requests for a %s interval; the plan has %s\n",
+						l.Name, report.Label(p.P), thousandsOf(need), percentOf(conf), thousandsOf(planned))
+				}
+			}
+		}
+	}
+}
+
+func percentOf(r float64) string { return scenario.Ratio(r).String() }
+
+func thousandsOf(n int64) string { return budget.Thousands(n) }
