@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -200,12 +199,12 @@ func inconclusive(r *Result, rec *histogram.Recorder, confidence float64) []stri
 			obs, limit := *p.ObservedMs, p.BudgetMs
 			lo, hi := "?", "?"
 			if ci.LowOK {
-				lo = msText(ms(ci.Low))
+				lo = Millis(ms(ci.Low))
 			}
 			if ci.HighOK {
-				hi = msText(ms(ci.High))
+				hi = Millis(ms(ci.High))
 			}
-			what := fmt.Sprintf("%s p%g %s (%s interval %s–%s) straddles its %s limit", l.Label(), p.P, msText(obs), percentText(confidence), lo, hi, msText(limit))
+			what := fmt.Sprintf("%s p%g %s (%s interval %s–%s) straddles its %s limit", l.Label(), p.P, Millis(obs), percentText(confidence), lo, hi, Millis(limit))
 			if ci.LowOK && ci.HighOK {
 				half := ms(ci.High) - obs
 				if obs > limit {
@@ -227,7 +226,7 @@ func inconclusive(r *Result, rec *histogram.Recorder, confidence float64) []stri
 			switch {
 			case side != "":
 				out = append(out, fmt.Sprintf("%s p%g %s is %s its %s limit, but %s samples cannot bound a p%g from %s at %s: at least %s would",
-					l.Label(), p.P, msText(obs), map[bool]string{true: "within", false: "over"}[obs <= limit], msText(limit),
+					l.Label(), p.P, Millis(obs), map[bool]string{true: "within", false: "over"}[obs <= limit], Millis(limit),
 					Thousands(n), p.P, side, percentText(confidence), Thousands(histogram.MinSamples(p.P, confidence))))
 			case need == 0:
 				out = append(out, fmt.Sprintf("%s (observed on the limit: no sample size decides it)", what))
@@ -242,18 +241,6 @@ func inconclusive(r *Result, rec *histogram.Recorder, confidence float64) []stri
 }
 
 func percentText(r float64) string { return scenario.Ratio(r).String() }
-
-// Thousands writes n with thousands separated: 4,812.
-func Thousands(n int64) string {
-	if n < 0 {
-		return "-" + Thousands(-n)
-	}
-	s := strconv.FormatInt(n, 10)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
-}
 
 func judgeErrors(budget float64, c histogram.Counts) Line {
 	out := Line{Name: "errors", Source: "errors", Count: c.Sent, BudgetRatio: ptr(budget), Verdict: NoData}
@@ -340,7 +327,7 @@ func generator(r *Result, m Measurement) {
 		hint = "; the native engine sustains higher rates: try --engine native"
 	}
 	lagged := s.LagP99Ms > ms(MaxLagP99)
-	behind := fmt.Sprintf("the load generator fell behind: this machine was busy, lag p99 %s (over %s)", msText(s.LagP99Ms), MaxLagP99)
+	behind := fmt.Sprintf("the load generator fell behind: this machine was busy, lag p99 %s (over %s)", Millis(s.LagP99Ms), MaxLagP99)
 	short := s.AchievedRatio < MinAchievedRate
 	underRate := fmt.Sprintf("the load generator sent %.1f%% of the planned rate (under %.0f%%)", 100*s.AchievedRatio, 100*MinAchievedRate)
 	if r.Failed() == 0 {
@@ -383,24 +370,11 @@ func lagCannotFlip(r *Result, m Measurement) (string, bool) {
 			}
 			limit := time.Duration(p.BudgetMs * float64(time.Millisecond))
 			if v, _, ok := m.Rec.Percentile(scenario.SourceService, p.P); ok && histogram.LowestEquivalent(v) > limit {
-				return fmt.Sprintf("%s p%g is over its budget even without the lag (service time p%g %s): the fail stands", l.Label(), p.P, p.P, msText(ms(v))), true
+				return fmt.Sprintf("%s p%g is over its budget even without the lag (service time p%g %s): the fail stands", l.Label(), p.P, p.P, Millis(ms(v))), true
 			}
 		}
 	}
 	return "", false
-}
-
-// msText formats milliseconds for a message: 47ms, 1.2ms, 980µs, 2.4s.
-func msText(v float64) string {
-	switch {
-	case v >= 1000:
-		return strconv.FormatFloat(v/1000, 'f', 1, 64) + "s"
-	case v >= 10:
-		return strconv.FormatFloat(v, 'f', 0, 64) + "ms"
-	case v >= 1:
-		return strconv.FormatFloat(v, 'f', 1, 64) + "ms"
-	}
-	return strconv.FormatFloat(v*1000, 'f', 0, 64) + "µs"
 }
 
 // unreachable says that no response arrived, with the first message of

@@ -196,9 +196,9 @@ func TestJudgeInvalid(t *testing.T) {
 		want         Verdict
 		says         string // in the reason (invalid) or the warning (a verdict that stands)
 	}{
-		{"a pass stands", "  total: {p99: 1s}\n", Pass, "the load generator fell behind: this machine was busy, lag p99 50ms (over 10ms): totals are pessimistic by up to the lag, and the pass stands"},
+		{"a pass stands", "  total: {p99: 1s}\n", Pass, "the load generator fell behind: this machine was busy, lag p99 50.0ms (over 10ms): totals are pessimistic by up to the lag, and the pass stands"},
 		{"total over, within without the lag", "  total: {p99: 980ms}\n", Invalid,
-			"the load generator fell behind: this machine was busy, lag p99 50ms (over 10ms); without it every line over budget would be within it"},
+			"the load generator fell behind: this machine was busy, lag p99 50.0ms (over 10ms); without it every line over budget would be within it"},
 		{"total over even without the lag", "  total: {p99: 900ms}\n", Fail, "total p99 is over its budget even without the lag (service time p99 945ms): the fail stands"},
 		{"a line lag does not enter", "  total: {p99: 980ms}\n  ttfb: {p99: 1ms}\n", Fail, "ttfb is no data, which lag does not enter"},
 	} {
@@ -327,7 +327,7 @@ func TestConfidenceJudging(t *testing.T) {
 		t.Errorf("p99 of 24: %s, interval %v–%v, rank %d", r.Verdict, p.CILowMs, p.CIHighMs, p.Rank)
 	}
 	r = Judge(scenarioWith(t, "  total: {p99: 1s}\n  errors: off\n  confidence: 95%\n"), measurement(rec))
-	if r.Verdict != Invalid || len(r.Reasons) != 1 || !strings.Contains(r.Reasons[0], "inconclusive: total p99 24ms is within its 1.0s limit, but 24 samples cannot bound a p99 from above at 95%: at least 368 would") {
+	if r.Verdict != Invalid || len(r.Reasons) != 1 || !strings.Contains(r.Reasons[0], "inconclusive: total p99 24.0ms is within its 1.00s limit, but 24 samples cannot bound a p99 from above at 95%: at least 368 would") {
 		t.Errorf("%s %q", r.Verdict, r.Reasons)
 	}
 }
