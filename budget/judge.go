@@ -386,12 +386,22 @@ func unreachable(errs []Count) string {
 		if e.First != "" {
 			p += " (first: " + e.First + ")"
 		}
-		if h := hints[e.Class]; h != "" {
+		if h := hint(e.Class, e.First); h != "" {
 			p += ": " + h
 		}
 		parts = append(parts, p)
 	}
 	return "target unreachable: no connection was made and no response arrived: " + strings.Join(parts, "; ")
+}
+
+// hint says what to check for a kind of unreachable target. The class
+// decides; for tls, the first message tells a certificate that was not
+// trusted from a port that does not speak TLS.
+func hint(class, first string) string {
+	if class == "tls" && strings.Contains(first, "does not look like a TLS handshake") {
+		return "the target does not speak TLS on that port: use http://, or the TLS port"
+	}
+	return hints[class]
 }
 
 // hints say what to check for each kind of unreachable target.

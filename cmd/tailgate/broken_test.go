@@ -84,3 +84,23 @@ func TestBrokenTargetsFail(t *testing.T) {
 		}
 	}
 }
+
+// TestTLSToAPlainPort: https:// to a port that speaks plain HTTP reaches
+// nothing (the handshake fails before any connection is made): no verdict,
+// and the hint says to use http://.
+func TestTLSToAPlainPort(t *testing.T) {
+	plain := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer plain.Close()
+	path := filepath.Join(t.TempDir(), "s.yaml")
+	y := "target: {url: \"" + strings.Replace(plain.URL, "http://", "https://", 1) + "\"}\ntraffic:\n  - constant: {rate: 20/s, duration: 300ms}\nbudget:\n  total: {p99: 1s}\n"
+	if err := os.WriteFile(path, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"run", "--quiet", path}, &stdout, &stderr); code != exitNoTrust {
+		t.Fatalf("exit %d, want 3\n%s%s", code, stdout.String(), stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "the target does not speak TLS on that port: use http://") {
+		t.Errorf("no hint to use http://:\n%s", stdout.String())
+	}
+}
