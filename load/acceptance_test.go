@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tailgate-dev/tailgate/embedded"
 	"github.com/tailgate-dev/tailgate/scenario"
-	"github.com/tailgate-dev/tailgate/target"
 )
 
 // TestBreakdownAgainstEmbedded is the breakdown's measured acceptance: the
@@ -70,7 +70,7 @@ budget: {total: {p99: 1s}}
 // machine was too busy to judge timing ("" when it was quiet).
 func acceptanceRun(t *testing.T, sc *scenario.Scenario) (map[string]time.Duration, string) {
 	t.Helper()
-	srv, err := target.Start(context.Background(), sc, "127.0.0.1:0")
+	srv, err := embedded.Start(context.Background(), sc, "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}

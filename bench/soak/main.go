@@ -23,9 +23,9 @@ import (
 	"time"
 
 	"github.com/tailgate-dev/tailgate/budget"
+	"github.com/tailgate-dev/tailgate/embedded"
 	"github.com/tailgate-dev/tailgate/load"
 	"github.com/tailgate-dev/tailgate/scenario"
-	"github.com/tailgate-dev/tailgate/target"
 )
 
 func main() {
@@ -108,9 +108,9 @@ func soak(duration time.Duration, rate, errs, url string, every time.Duration) e
 		inflight.Store(t.InFlight)
 	}}
 
-	var srv *target.Server
+	var srv *embedded.Server
 	if url == "" {
-		if srv, err = target.Start(ctx, sc, "127.0.0.1:0"); err != nil {
+		if srv, err = embedded.Start(ctx, sc, "127.0.0.1:0"); err != nil {
 			return err
 		}
 		opt.URL, opt.TLSConfig = srv.URL(), srv.ClientTLS()

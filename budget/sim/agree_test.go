@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/tailgate-dev/tailgate/budget/sim"
+	"github.com/tailgate-dev/tailgate/embedded"
 	"github.com/tailgate-dev/tailgate/histogram"
 	"github.com/tailgate-dev/tailgate/load"
 	"github.com/tailgate-dev/tailgate/scenario"
-	"github.com/tailgate-dev/tailgate/target"
 )
 
 // Simulate must predict what run measures against the embedded service.
@@ -230,7 +230,7 @@ func judge(run, simulated time.Duration, pop *histogram.Recorder, src string, p 
 
 func runEmbedded(t *testing.T, sc *scenario.Scenario) *load.Outcome {
 	t.Helper()
-	srv, err := target.Start(context.Background(), sc, "127.0.0.1:0")
+	srv, err := embedded.Start(context.Background(), sc, "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}

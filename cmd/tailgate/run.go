@@ -8,9 +8,9 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/tailgate-dev/tailgate/budget"
+	"github.com/tailgate-dev/tailgate/embedded"
 	"github.com/tailgate-dev/tailgate/load"
 	"github.com/tailgate-dev/tailgate/scenario"
-	"github.com/tailgate-dev/tailgate/target"
 )
 
 // runCmd is `tailgate run SCENARIO.yaml`.
@@ -66,7 +66,7 @@ func (c *runCmd) Run(ctx context.Context, path string, stdout, stderr io.Writer)
 	if sc.Target.Embedded() {
 		// The service outlives an interruption (ctx) until the drain is
 		// over, so requests in flight finish instead of failing as resets.
-		srv, err := target.Start(context.WithoutCancel(ctx), sc, "127.0.0.1:0")
+		srv, err := embedded.Start(context.WithoutCancel(ctx), sc, "127.0.0.1:0")
 		if err != nil {
 			return fmt.Errorf("starting the embedded service: %w", err)
 		}

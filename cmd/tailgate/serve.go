@@ -6,8 +6,8 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
+	"github.com/tailgate-dev/tailgate/embedded"
 	"github.com/tailgate-dev/tailgate/scenario"
-	"github.com/tailgate-dev/tailgate/target"
 )
 
 // serveCmd is `tailgate serve SCENARIO.yaml --addr HOST:PORT`.
@@ -38,7 +38,7 @@ func (c *serveCmd) Run(ctx context.Context, path string, stdout, _ io.Writer) er
 		return err
 	}
 	maskerOf(ctx).add(sc.Secrets)
-	srv, err := target.Start(ctx, sc, c.addr)
+	srv, err := embedded.Start(ctx, sc, c.addr)
 	if err != nil {
 		return usagef("cannot serve on %s: %v", c.addr, err)
 	}

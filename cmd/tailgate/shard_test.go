@@ -18,10 +18,10 @@ import (
 	"time"
 
 	"github.com/tailgate-dev/tailgate/budget"
+	"github.com/tailgate-dev/tailgate/embedded"
 	"github.com/tailgate-dev/tailgate/histogram"
 	"github.com/tailgate-dev/tailgate/load"
 	"github.com/tailgate-dev/tailgate/scenario"
-	"github.com/tailgate-dev/tailgate/target"
 )
 
 func TestParseShard(t *testing.T) {
@@ -291,7 +291,7 @@ func TestShardsAddUpToOneRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	srv, err := target.Start(ctx, sc, "127.0.0.1:0")
+	srv, err := embedded.Start(ctx, sc, "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,6 @@
-// Package target owns the embedded simulated service that `url: embedded` and
+// Package embedded owns the embedded simulated service that `url: embedded` and
 // `tailgate serve` run: workers, a FIFO queue, shedding, and seeded delays.
-package target
+package embedded
 
 import (
 	"context"
