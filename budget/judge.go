@@ -199,12 +199,12 @@ func inconclusive(r *Result, rec *histogram.Recorder, confidence float64) []stri
 			obs, limit := *p.ObservedMs, p.BudgetMs
 			lo, hi := "?", "?"
 			if ci.LowOK {
-				lo = Millis(ms(ci.Low))
+				lo = histogram.Millis(ms(ci.Low))
 			}
 			if ci.HighOK {
-				hi = Millis(ms(ci.High))
+				hi = histogram.Millis(ms(ci.High))
 			}
-			what := fmt.Sprintf("%s p%g %s (%s interval %s–%s) straddles its %s limit", l.Label(), p.P, Millis(obs), percentText(confidence), lo, hi, Millis(limit))
+			what := fmt.Sprintf("%s p%g %s (%s interval %s–%s) straddles its %s limit", l.Label(), p.P, histogram.Millis(obs), percentText(confidence), lo, hi, histogram.Millis(limit))
 			if ci.LowOK && ci.HighOK {
 				half := ms(ci.High) - obs
 				if obs > limit {
@@ -226,7 +226,7 @@ func inconclusive(r *Result, rec *histogram.Recorder, confidence float64) []stri
 			switch {
 			case side != "":
 				out = append(out, fmt.Sprintf("%s p%g %s is %s its %s limit, but %s samples cannot bound a p%g from %s at %s: at least %s would",
-					l.Label(), p.P, Millis(obs), map[bool]string{true: "within", false: "over"}[obs <= limit], Millis(limit),
+					l.Label(), p.P, histogram.Millis(obs), map[bool]string{true: "within", false: "over"}[obs <= limit], histogram.Millis(limit),
 					Thousands(n), p.P, side, percentText(confidence), Thousands(histogram.MinSamples(p.P, confidence))))
 			case need == 0:
 				out = append(out, fmt.Sprintf("%s (observed on the limit: no sample size decides it)", what))
@@ -327,7 +327,7 @@ func generator(r *Result, m Measurement) {
 		hint = "; the native engine sustains higher rates: try --engine native"
 	}
 	lagged := s.LagP99Ms > ms(MaxLagP99)
-	behind := fmt.Sprintf("the load generator fell behind: this machine was busy, lag p99 %s (over %s)", Millis(s.LagP99Ms), MaxLagP99)
+	behind := fmt.Sprintf("the load generator fell behind: this machine was busy, lag p99 %s (over %s)", histogram.Millis(s.LagP99Ms), MaxLagP99)
 	short := s.AchievedRatio < MinAchievedRate
 	underRate := fmt.Sprintf("the load generator sent %.1f%% of the planned rate (under %.0f%%)", 100*s.AchievedRatio, 100*MinAchievedRate)
 	if r.Failed() == 0 {
@@ -370,7 +370,7 @@ func lagCannotFlip(r *Result, m Measurement) (string, bool) {
 			}
 			limit := time.Duration(p.BudgetMs * float64(time.Millisecond))
 			if v, _, ok := m.Rec.Percentile(scenario.SourceService, p.P); ok && histogram.LowestEquivalent(v) > limit {
-				return fmt.Sprintf("%s p%g is over its budget even without the lag (service time p%g %s): the fail stands", l.Label(), p.P, p.P, Millis(ms(v))), true
+				return fmt.Sprintf("%s p%g is over its budget even without the lag (service time p%g %s): the fail stands", l.Label(), p.P, p.P, histogram.Millis(ms(v))), true
 			}
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/tailgate-dev/tailgate/budget"
+	"github.com/tailgate-dev/tailgate/histogram"
 )
 
 // Text writes the verdict table a person reads in a terminal or a CI log.
@@ -280,9 +281,9 @@ func trim(s string) string {
 }
 
 // Millis formats milliseconds with three significant digits and a unit a
-// person reads at a glance: 850µs, 44.0ms, 131ms, 2.20s (budget.Millis,
-// which judging's own messages use too).
-func Millis(v float64) string { return budget.Millis(v) }
+// person reads at a glance: 850µs, 44.0ms, 131ms, 2.20s (histogram.Millis,
+// which judging's messages and the plots use too).
+func Millis(v float64) string { return histogram.Millis(v) }
 
 // Seconds formats a duration in seconds for the header line.
 func Seconds(s float64) string {

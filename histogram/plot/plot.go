@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/tailgate-dev/tailgate/histogram"
 	gplot "gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/vg"
@@ -192,28 +193,9 @@ func (g grid) Plot(c draw.Canvas, p *gplot.Plot) {
 // ms is d in milliseconds.
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// Duration formats d the way the verdict table does: 41.2ms, 131ms, 2.20s.
-func Duration(d time.Duration) string {
-	v := ms(d)
-	switch {
-	case v >= 1000:
-		return strconv.FormatFloat(v/1000, 'f', sigDecimals(v/1000), 64) + "s"
-	case v >= 1:
-		return strconv.FormatFloat(v, 'f', sigDecimals(v), 64) + "ms"
-	}
-	return strconv.FormatFloat(v*1000, 'f', 0, 64) + "µs"
-}
-
-// sigDecimals keeps three significant digits: 41.2, 131, 2.20.
-func sigDecimals(v float64) int {
-	switch {
-	case v >= 100:
-		return 0
-	case v >= 10:
-		return 1
-	}
-	return 2
-}
+// Duration formats d the way the verdict table does (histogram.Millis):
+// 41.2ms, 131ms, 2.20s, and 999.7ms as 1.00s.
+func Duration(d time.Duration) string { return histogram.Millis(ms(d)) }
 
 // msTicks labels a logarithmic millisecond axis, units in the labels at 1, 2, 5 × 10ⁿ (every
 // digit when the range spans less than a decade) with minor ticks between.

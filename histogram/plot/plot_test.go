@@ -162,12 +162,13 @@ func TestBudget(t *testing.T) {
 
 func TestDuration(t *testing.T) {
 	for d, want := range map[time.Duration]string{
-		41200 * time.Microsecond: "41.2ms",
-		131 * time.Millisecond:   "131ms",
-		2200 * time.Millisecond:  "2.20s",
-		1500 * time.Microsecond:  "1.50ms",
-		800 * time.Microsecond:   "800µs",
-		15 * time.Second:         "15.0s",
+		41200 * time.Microsecond:  "41.2ms",
+		131 * time.Millisecond:    "131ms",
+		2200 * time.Millisecond:   "2.20s",
+		1500 * time.Microsecond:   "1.50ms",
+		800 * time.Microsecond:    "800µs",
+		15 * time.Second:          "15.0s",
+		999700 * time.Microsecond: "1.00s", // as the verdict table says it, not 1000ms
 	} {
 		if got := Duration(d); got != want {
 			t.Errorf("Duration(%v) = %q, want %q", d, got, want)
