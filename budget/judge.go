@@ -10,6 +10,7 @@ import (
 
 	"github.com/tailgate-dev/tailgate/histogram"
 	"github.com/tailgate-dev/tailgate/scenario"
+	"github.com/tailgate-dev/tailgate/schedule"
 )
 
 // Measurement is what Judge needs to know about a run beyond its histograms.
@@ -27,7 +28,7 @@ type Measurement struct {
 	LagSource string
 	// Schedule is the plan that was played (a shard's, in a distributed
 	// run); nil means the scenario's own.
-	Schedule *scenario.Schedule
+	Schedule *schedule.Schedule
 	// Started is when the run began; zero for a simulation.
 	Started time.Time
 	// Incomplete, when set, says what of the plan the measurement lacks
@@ -457,9 +458,9 @@ func tail(sc *scenario.Scenario, t *histogram.Tail) Tail {
 	return out
 }
 
-func plan(sc *scenario.Scenario, s *scenario.Schedule) Plan {
+func plan(sc *scenario.Scenario, s *schedule.Schedule) Plan {
 	if s == nil {
-		s = sc.Schedule()
+		s = schedule.Of(sc)
 	}
 	p := Plan{Seed: sc.SeedValue(), Identity: sc.Identity(), Requests: s.Requests(), DurationS: s.Duration().Seconds(),
 		MeanRate: s.MeanRate(), PeakRate: s.PeakRate(), Segments: []PlanSegment{}}

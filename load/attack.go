@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/tailgate-dev/tailgate/scenario"
+	"github.com/tailgate-dev/tailgate/schedule"
 )
 
 // job is one request to send: its number in the schedule and when the
@@ -45,7 +45,7 @@ type attacker struct {
 	max  int
 
 	mu      sync.Mutex // guards the claims
-	cur     *scenario.Cursor
+	cur     *schedule.Cursor
 	next, n uint64
 
 	workers  atomic.Int64 // started and not retired
@@ -65,7 +65,7 @@ func newAttacker(t *transport, tmpl *template, rr *recorder, maxWorkers int) *at
 
 // attack sends sched from began until it ends or done closes, and returns
 // when every request sent has been recorded.
-func (a *attacker) attack(done <-chan struct{}, sched *scenario.Schedule, began time.Time) {
+func (a *attacker) attack(done <-chan struct{}, sched *schedule.Schedule, began time.Time) {
 	a.began, a.done = began, done
 	a.cur, a.n = sched.Cursor(), uint64(sched.Requests())
 	for range min(initialWorkers, a.max) {

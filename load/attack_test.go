@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tailgate-dev/tailgate/scenario"
+	"github.com/tailgate-dev/tailgate/schedule"
 )
 
 // concurrency counts requests in the handler at once, and the most seen.
@@ -123,7 +124,7 @@ func TestEveryRequestOnceNeverEarly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sched := sc.Schedule()
+	sched := schedule.Of(sc)
 	if c := out.Rec.Counts; c.OK != sched.Requests() || int64(len(seen)) != sched.Requests() {
 		t.Fatalf("%d ok, %d distinct numbers seen, %d planned (%v)", c.OK, len(seen), sched.Requests(), c.ByClass)
 	}
@@ -139,7 +140,7 @@ func TestEveryRequestOnceNeverEarly(t *testing.T) {
 
 // claimer is an attacker that only claims, over one segment of traffic.
 func claimer(seg scenario.Segment) *attacker {
-	s := scenario.NewSchedule([]scenario.Segment{seg}, 1)
+	s := schedule.New([]scenario.Segment{seg}, 1)
 	return &attacker{done: make(chan struct{}), cur: s.Cursor(), n: uint64(s.Requests())}
 }
 

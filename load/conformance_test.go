@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/tailgate-dev/tailgate/scenario"
+	"github.com/tailgate-dev/tailgate/schedule"
 )
 
 // conformCase is one way a server can behave, and what a client must make
@@ -311,7 +312,7 @@ func conformScenario(t *testing.T, client, url string, tc conformCase) *scenario
 	}
 	// Set after parsing: a body of megabytes need not go through YAML.
 	sc.Target.Body = strings.Repeat("x", tc.body)
-	if n := sc.Schedule().Requests(); n != int64(tc.n) {
+	if n := schedule.Of(sc).Requests(); n != int64(tc.n) {
 		t.Fatalf("the plan sends %d requests, want %d", n, tc.n)
 	}
 	return sc
@@ -355,7 +356,7 @@ func runNetHTTP(sc *scenario.Scenario, cfg *tls.Config) clientResult {
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: sc.Target.Timeout.D(),
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	sched := sc.Schedule()
+	sched := schedule.Of(sc)
 	cur := sched.Cursor()
 	n := int(sched.Requests())
 	classes := make([]Class, n)

@@ -15,6 +15,7 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/tailgate-dev/tailgate/histogram"
 	"github.com/tailgate-dev/tailgate/scenario"
+	"github.com/tailgate-dev/tailgate/schedule"
 )
 
 // Options tune a run beyond what the scenario says.
@@ -31,9 +32,9 @@ type Options struct {
 	// flight before abandoning them; 0 means DefaultDrain.
 	Drain time.Duration
 	// Schedule, when set, replaces the scenario's plan: a shard of it
-	// (scenario.Schedule.Shard) in a distributed run. Planned counts and the
+	// (schedule.Schedule.Shard) in a distributed run. Planned counts and the
 	// planned rate are then the shard's.
-	Schedule *scenario.Schedule
+	Schedule *schedule.Schedule
 	// OnTick, when set, is called about once a second, and once more at the
 	// end, from one goroutine, with a snapshot of the run. Sending goes on
 	// while it runs.
@@ -119,7 +120,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opt Options) (*Outcome, err
 	}
 	sched := opt.Schedule
 	if sched == nil {
-		sched = sc.Schedule()
+		sched = schedule.Of(sc)
 	}
 	base := newTransport(sc, url, opt.TLSConfig, maxWorkers)
 	defer base.CloseIdleConnections()
@@ -155,7 +156,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opt Options) (*Outcome, err
 	rr.timeout = sc.Target.Timeout.D()
 	rr.keepMetrics(budgeted)
 	var eng interface {
-		attack(done <-chan struct{}, sched *scenario.Schedule, began time.Time)
+		attack(done <-chan struct{}, sched *schedule.Schedule, began time.Time)
 		inFlight() int64
 	}
 	switch engine {

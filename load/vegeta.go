@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tailgate-dev/tailgate/scenario"
+	"github.com/tailgate-dev/tailgate/schedule"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
@@ -26,7 +26,7 @@ type vegetaEngine struct {
 	// mu guards cur, which gives a request's intended time by its number
 	// (vegeta's X-Vegeta-Seq): requests finish on many goroutines.
 	mu  sync.Mutex
-	cur *scenario.Cursor
+	cur *schedule.Cursor
 	n   uint64
 }
 
@@ -36,7 +36,7 @@ func newVegetaEngine(t *transport, tmpl *template, rr *recorder, maxWorkers int)
 
 // attack sends sched from began until it ends or done closes, and returns
 // when every request sent has been recorded.
-func (v *vegetaEngine) attack(done <-chan struct{}, sched *scenario.Schedule, began time.Time) {
+func (v *vegetaEngine) attack(done <-chan struct{}, sched *schedule.Schedule, began time.Time) {
 	v.began, v.cur, v.n = began, sched.Cursor(), uint64(sched.Requests())
 	client := &http.Client{
 		Transport: v,
@@ -99,8 +99,8 @@ func (v *vegetaEngine) RoundTrip(req *http.Request) (*http.Response, error) {
 // intended time, waited for precisely here (vegeta then sleeps 0), and the
 // attack stops after the last request or when done closes.
 type schedulePacer struct {
-	sched *scenario.Schedule
-	cur   *scenario.Cursor
+	sched *schedule.Schedule
+	cur   *schedule.Cursor
 	n     uint64
 	began time.Time
 	done  <-chan struct{}

@@ -168,17 +168,3 @@ func isZeroNumber(v any) bool {
 	}
 	return false
 }
-
-// ShardOf says which shard of its plan the schedule is (Schedule.Shard):
-// i of n, or 0 of 1 for a whole plan. A log records it, so that merging
-// knows which part of the plan each log holds.
-func (s *Schedule) ShardOf() (i, n int) {
-	if len(s.segs) > 0 {
-		// Shard deals every segment out alike; the first one's starts at
-		// request 0 of the plan, so its first request is the shard's index.
-		if e, ok := s.segs[0].shape.(every); ok && s.segs[0].first == 0 {
-			return int(e.from), int(e.step)
-		}
-	}
-	return 0, 1
-}

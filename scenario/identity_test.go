@@ -168,21 +168,3 @@ func TestIdentityComparable(t *testing.T) {
 		}
 	}
 }
-
-// A shard of a schedule says which it is; the whole plan is 0 of 1.
-func TestShardOf(t *testing.T) {
-	t.Setenv("TG_ID_TOKEN", "x")
-	sc, err := Parse("s.yaml", []byte(identityBase))
-	if err != nil {
-		t.Fatal(err)
-	}
-	full := sc.Schedule()
-	if i, n := full.ShardOf(); i != 0 || n != 1 {
-		t.Errorf("whole plan: %d/%d, want 0/1", i, n)
-	}
-	for _, tc := range [][2]int{{0, 1}, {0, 3}, {2, 3}, {6, 7}} {
-		if i, n := full.Shard(tc[0], tc[1]).ShardOf(); i != tc[0] || n != tc[1] {
-			t.Errorf("Shard(%d, %d).ShardOf() = %d, %d", tc[0], tc[1], i, n)
-		}
-	}
-}

@@ -509,7 +509,7 @@ func checkTraffic(segs []Segment) error {
 	c := &checker{}
 	c.traffic(segs)
 	for i, g := range segs {
-		if peak := newShape(g).peak(); peak > maxRate {
+		if peak := g.PeakRate(); peak > maxRate {
 			c.add(fmt.Sprintf("traffic[%d].%s", i, g.Kind()), "peak rate %s is above the limit of %d/s", Rate(peak), maxRate)
 		}
 	}

@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -215,25 +216,24 @@ budget: {total: {p99: 1s}}
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := sc.Schedule()
 	for _, f := range []float64{0.5, 2, 10} {
 		got, err := sc.ScaleRates(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := got.Schedule()
-		if s.Duration() != base.Duration() {
-			t.Errorf("×%v: duration %v, want %v", f, s.Duration(), base.Duration())
-		}
-		if s.PeakRate() != f*base.PeakRate() {
-			t.Errorf("×%v: peak %v, want %v", f, s.PeakRate(), f*base.PeakRate())
-		}
-		// Deterministic segments hold their integral ±1 request each; the
-		// two renewal segments (200 expected requests between them at ×1)
-		// are random: within 5 standard deviations, sqrt of their mean.
-		want := f * float64(base.Requests())
-		if d := float64(s.Requests()) - want; d*d > 25*(f*200)+9*9 {
-			t.Errorf("×%v: %d requests, want about %.0f", f, s.Requests(), want)
+		// Every segment keeps its duration and carries f times its peak and
+		// its expected requests.
+		for i, g := range got.Traffic {
+			base := sc.Traffic[i]
+			if g.Duration() != base.Duration() {
+				t.Errorf("×%v: %s lasts %v, want %v", f, g.Kind(), g.Duration(), base.Duration())
+			}
+			if p, want := g.PeakRate(), f*base.PeakRate(); math.Abs(p-want) > 1e-9*want {
+				t.Errorf("×%v: %s peak %v, want %v", f, g.Kind(), p, want)
+			}
+			if n, want := g.ExpectedRequests(), f*base.ExpectedRequests(); math.Abs(n-want) > 1e-9*want {
+				t.Errorf("×%v: %s expects %v requests, want %v", f, g.Kind(), n, want)
+			}
 		}
 	}
 	// The scenario it came from is untouched.
@@ -267,17 +267,13 @@ budget: {total: {p99: 1s}}
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := got.Schedule()
-	if s.Duration() != 5*time.Second {
-		t.Errorf("duration %v, want 5s", s.Duration())
-	}
-	segs := s.Segments()
+	segs := got.Traffic
 	// 6:3:1 of 5s is 3s, 1.5s, 0.5s; the burst keeps its 1s period.
-	if segs[0].Duration != 3*time.Second || segs[1].Duration != 1500*time.Millisecond || segs[2].Duration != 500*time.Millisecond {
-		t.Errorf("segments %+v", segs)
+	if segs[0].Duration() != 3*time.Second || segs[1].Duration() != 1500*time.Millisecond || segs[2].Duration() != 500*time.Millisecond {
+		t.Errorf("segments last %v, %v, %v", segs[0].Duration(), segs[1].Duration(), segs[2].Duration())
 	}
-	if got.Traffic[1].Burst.Every.D() != time.Second || segs[0].Requests != 60 {
-		t.Errorf("periods or rates changed: %+v %+v", got.Traffic[1].Burst, segs[0])
+	if segs[1].Burst.Every.D() != time.Second || segs[0].ExpectedRequests() != 60 {
+		t.Errorf("periods or rates changed: %+v, %v requests", segs[1].Burst, segs[0].ExpectedRequests())
 	}
 	if _, err := sc.ScaleDuration(time.Microsecond); err == nil {
 		t.Error("a 1µs plan accepted")

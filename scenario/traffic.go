@@ -1,6 +1,9 @@
 package scenario
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // Segment is one item of `traffic:`; exactly one shape is set. Segments play
 // one after another.
@@ -185,4 +188,115 @@ func clonePtr[T any](p *T) *T {
 	}
 	c := *p
 	return &c
+}
+
+// PeakRate is the highest rate the segment asks for, per second; for a
+// Poisson or gamma segment, its mean rate. Scaling checks it against the
+// rate limit; a schedule reports it.
+func (s Segment) PeakRate() float64 {
+	switch {
+	case s.Constant != nil:
+		return max(0, s.Constant.Rate.PerSecond())
+	case s.Ramp != nil:
+		return max(s.Ramp.From.PerSecond(), s.Ramp.To.PerSecond())
+	case s.Step != nil:
+		m := 0.0
+		for i := range s.Step.Steps {
+			_, r := s.Step.Stair(i)
+			m = max(m, r)
+		}
+		return m
+	case s.Burst != nil:
+		return max(0, s.Burst.Rate.PerSecond(), s.Burst.Peak.PerSecond())
+	case s.Sine != nil:
+		return s.Sine.Mean.PerSecond() + s.Sine.Amplitude.PerSecond()
+	case s.OnOff != nil:
+		return max(0, s.OnOff.Rate.PerSecond())
+	case s.Poisson != nil:
+		return s.Poisson.Rate.PerSecond()
+	case s.Gamma != nil:
+		return s.Gamma.Rate.PerSecond()
+	}
+	return 0
+}
+
+// ExpectedRequests is the integral of the segment's rate over its duration:
+// the requests it plans, exactly for a deterministic shape once rounded up
+// (a schedule sends every request i below it) and on average for a Poisson
+// or gamma one. The segment must have passed validation.
+func (s Segment) ExpectedRequests() float64 {
+	d := s.Duration()
+	switch {
+	case s.Constant != nil:
+		return s.Constant.Rate.PerSecond() * d.Seconds()
+	case s.Ramp != nil:
+		from, to, t := s.Ramp.From.PerSecond(), s.Ramp.To.PerSecond(), d.Seconds()
+		slope := (to - from) / t
+		return from*t + slope*t*t/2
+	case s.Step != nil:
+		stairs := make([]stretch, s.Step.Steps)
+		for i := range stairs {
+			stairs[i].d, stairs[i].rate = s.Step.Stair(i)
+		}
+		return repeatIntegral(d, stairs...)
+	case s.Burst != nil:
+		b := s.Burst
+		return repeatIntegral(d, stretch{b.Every.D() - b.Lasting.D(), b.Rate.PerSecond()}, stretch{b.Lasting.D(), b.Peak.PerSecond()})
+	case s.Sine != nil:
+		mean, amp, t := s.Sine.Mean.PerSecond(), s.Sine.Amplitude.PerSecond(), d.Seconds()
+		w := 2 * math.Pi / s.Sine.Period.D().Seconds()
+		return mean*t + amp/w*(1-math.Cos(w*t))
+	case s.OnOff != nil:
+		return repeatIntegral(d, stretch{s.OnOff.On.D(), s.OnOff.Rate.PerSecond()}, stretch{s.OnOff.Off.D(), 0})
+	case s.Poisson != nil:
+		return s.Poisson.Rate.PerSecond() * d.Seconds()
+	case s.Gamma != nil:
+		return s.Gamma.Rate.PerSecond() * d.Seconds()
+	}
+	return 0
+}
+
+// Stair is the duration and rate (per second) of stair i (0-based) of
+// the step: the stairs share the duration equally, the last taking the
+// rounding remainder, and their rates go linearly from From to To.
+func (s *Step) Stair(i int) (time.Duration, float64) {
+	n := s.Steps
+	stair := s.Duration.D() / time.Duration(n)
+	d := stair
+	if i == n-1 {
+		d = s.Duration.D() - stair*time.Duration(n-1)
+	}
+	from, to := s.From.PerSecond(), s.To.PerSecond()
+	return d, from + (to-from)*float64(i)/float64(n-1)
+}
+
+// stretch is a time at a constant rate (per second).
+type stretch struct {
+	d    time.Duration
+	rate float64
+}
+
+// repeatIntegral is the requests of the stretches played in a loop for t:
+// whole loops, then the part of the last.
+func repeatIntegral(t time.Duration, stretches ...stretch) float64 {
+	var per time.Duration
+	hits := 0.0
+	for _, st := range stretches {
+		per += st.d
+		hits += st.rate * st.d.Seconds()
+	}
+	if per <= 0 || t <= 0 {
+		return 0
+	}
+	k := t / per
+	t -= k * per
+	sum := float64(k) * hits
+	for _, st := range stretches {
+		if t <= st.d {
+			return sum + st.rate*t.Seconds()
+		}
+		sum += st.rate * st.d.Seconds()
+		t -= st.d
+	}
+	return sum
 }

@@ -33,7 +33,7 @@ func (c *checker) traffic(segs []Segment) {
 			continue
 		}
 		dur += s.Duration().Seconds()
-		total += expectedRequests(s)
+		total += s.ExpectedRequests()
 	}
 	// The plan as a whole only means something when every segment is valid;
 	// problems elsewhere in the file do not hide these.
@@ -146,13 +146,4 @@ func (c *checker) segment(p string, s Segment) {
 	case s.Pause != nil:
 		c.positive(p+".duration", s.Pause.Duration)
 	}
-}
-
-// expectedRequests is the integral of a segment's rate over its duration.
-func expectedRequests(s Segment) float64 {
-	sh := newShape(s)
-	if sh == nil {
-		return 0
-	}
-	return sh.cumulative(s.Duration())
 }

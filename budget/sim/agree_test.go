@@ -14,6 +14,7 @@ import (
 	"github.com/tailgate-dev/tailgate/histogram"
 	"github.com/tailgate-dev/tailgate/load"
 	"github.com/tailgate-dev/tailgate/scenario"
+	"github.com/tailgate-dev/tailgate/schedule"
 )
 
 // Simulate must predict what run measures against the embedded service.
@@ -139,7 +140,7 @@ func agree(t *testing.T, y string, judged bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc20, err := simSc.ScaleDuration(20 * simSc.Schedule().Duration())
+	sc20, err := simSc.ScaleDuration(20 * schedule.Of(simSc).Duration())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tailgate-dev/tailgate/schedule"
 )
 
 // cpuTime is the CPU time this process has used, user and system.
@@ -43,7 +45,7 @@ func BenchmarkSimulate(b *testing.B) {
 	for _, bs := range benchScenarios {
 		b.Run(bs.name, func(b *testing.B) {
 			sc := parse(b, bs.yaml)
-			n := sc.Schedule().Requests()
+			n := schedule.Of(sc).Requests()
 			b.ReportAllocs()
 			b.ResetTimer()
 			start, cpu0 := time.Now(), cpuTime()

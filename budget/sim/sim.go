@@ -50,6 +50,7 @@ import (
 	"github.com/tailgate-dev/tailgate/budget"
 	"github.com/tailgate-dev/tailgate/histogram"
 	"github.com/tailgate-dev/tailgate/scenario"
+	"github.com/tailgate-dev/tailgate/schedule"
 	"gonum.org/v1/gonum/stat/distuv"
 )
 
@@ -68,7 +69,7 @@ type Outcome struct {
 	// Elapsed is simulated time from the start to the last response.
 	Elapsed time.Duration
 	// Schedule is the plan that was simulated.
-	Schedule *scenario.Schedule
+	Schedule *schedule.Schedule
 }
 
 // Judge judges a simulation against the scenario's budget, like a run but
@@ -114,11 +115,16 @@ const pollWork = 1 << 16
 // returning context.Cause(ctx) and no outcome: a simulation of part of a
 // plan judges a different plan.
 func Run(ctx context.Context, sc *scenario.Scenario) (*Outcome, error) {
+	return RunSchedule(ctx, sc, schedule.Of(sc))
+}
+
+// RunSchedule is Run with sc's schedule already built, for a caller that
+// holds it.
+func RunSchedule(ctx context.Context, sc *scenario.Scenario, sched *schedule.Schedule) (*Outcome, error) {
 	if ctx.Err() != nil {
 		return nil, context.Cause(ctx)
 	}
 	s := newSimulator(sc)
-	sched := sc.Schedule()
 	n := sched.Requests()
 	s.rec = histogram.NewRecorder(histogram.TailSize(n))
 	cur := sched.Cursor()

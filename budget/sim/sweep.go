@@ -13,6 +13,7 @@ import (
 
 	"github.com/tailgate-dev/tailgate/budget"
 	"github.com/tailgate-dev/tailgate/scenario"
+	"github.com/tailgate-dev/tailgate/schedule"
 )
 
 // Bounds of a sweep: it doubles the rate scale at most up to MaxFactor and
@@ -74,11 +75,11 @@ func RunSweep(ctx context.Context, sc *scenario.Scenario) (*Sweep, error) {
 				return nil, err
 			}
 		}
-		sched := s.Schedule()
+		sched := schedule.Of(s)
 		if sched.Requests() > MaxSweepRequests {
 			return nil, fmt.Errorf("×%s plans %d requests, more than a sweep simulates (%d)", factor(f), sched.Requests(), MaxSweepRequests)
 		}
-		out, err := Run(ctx, s)
+		out, err := RunSchedule(ctx, s, sched)
 		if err != nil {
 			return nil, err
 		}

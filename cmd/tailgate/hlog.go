@@ -15,20 +15,21 @@ import (
 	"github.com/tailgate-dev/tailgate/histogram"
 	"github.com/tailgate-dev/tailgate/load"
 	"github.com/tailgate-dev/tailgate/scenario"
+	"github.com/tailgate-dev/tailgate/schedule"
 )
 
 // openIntervalLog starts dir/run.hlog; the tick function writes one interval
 // per call: each source's samples since the last tick, and what happened to
 // requests in it. The final tick adds the run's counts and slowest requests.
 func openIntervalLog(dir string, sc *scenario.Scenario) (func(load.Tick), func() error, error) {
-	return openIntervalLogOf(dir, sc, sc.Schedule(), time.Time{})
+	return openIntervalLogOf(dir, sc, schedule.Of(sc), time.Time{})
 }
 
 // openIntervalLogOf is openIntervalLog for the plan the run sends: a
 // shard's, in a distributed run, so that planned counts are the shard's,
 // and the log says which shard it is. planStart is when the plan began
 // (--start-at, which every shard shares); zero for the run's own start.
-func openIntervalLogOf(dir string, sc *scenario.Scenario, sched *scenario.Schedule, planStart time.Time) (func(load.Tick), func() error, error) {
+func openIntervalLogOf(dir string, sc *scenario.Scenario, sched *schedule.Schedule, planStart time.Time) (func(load.Tick), func() error, error) {
 	path := filepath.Join(dir, fileRunHlog)
 	f, err := os.Create(path)
 	if err != nil {
@@ -60,8 +61,8 @@ func openIntervalLogOf(dir string, sc *scenario.Scenario, sched *scenario.Schedu
 type intervalLog struct {
 	header    histogram.LogHeader
 	planStart time.Time // --start-at; zero when not given
-	sched     *scenario.Schedule
-	cur       *scenario.Cursor
+	sched     *schedule.Schedule
+	cur       *schedule.Cursor
 
 	// Owned by the ticking goroutine.
 	started bool

@@ -16,6 +16,7 @@ import (
 	"github.com/tailgate-dev/tailgate/histogram"
 	"github.com/tailgate-dev/tailgate/load"
 	"github.com/tailgate-dev/tailgate/scenario"
+	"github.com/tailgate-dev/tailgate/schedule"
 )
 
 func parseScenario(t *testing.T, yaml string) *scenario.Scenario {
@@ -125,7 +126,7 @@ traffic: [{constant: {rate: 10/s, duration: 1s}}]
 budget: {total: {p99: 1s}}
 `)
 	at := time.Date(2030, 1, 2, 15, 4, 5, 0, time.UTC)
-	header := func(sched *scenario.Schedule, planStart time.Time) *histogram.LogHeader {
+	header := func(sched *schedule.Schedule, planStart time.Time) *histogram.LogHeader {
 		t.Helper()
 		dir := t.TempDir()
 		tick, closeLog, err := openIntervalLogOf(dir, sc, sched, planStart)
@@ -149,7 +150,7 @@ budget: {total: {p99: 1s}}
 		}
 		return meta.Header
 	}
-	shard := header(sc.Schedule().Shard(1, 3), at)
+	shard := header(schedule.Of(sc).Shard(1, 3), at)
 	if shard.Shard != "1/3" || shard.Identity != sc.Identity() || shard.Seed == nil || *shard.Seed != 9 || shard.Start == nil || !shard.Start.Equal(at) || shard.RunID == "" {
 		t.Errorf("shard 1/3 started at %v: header %+v", at, shard)
 	}
@@ -157,7 +158,7 @@ budget: {total: {p99: 1s}}
 		t.Errorf("shard 1/3 alone: %q", inc)
 	}
 	began := time.Now()
-	whole := header(sc.Schedule(), time.Time{})
+	whole := header(schedule.Of(sc), time.Time{})
 	if whole.Shard != "" || whole.Identity != sc.Identity() || whole.Start == nil || whole.Start.Sub(began).Abs() > 5*time.Second || whole.RunID == shard.RunID {
 		t.Errorf("whole run: header %+v", whole)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/tailgate-dev/tailgate/load"
 	"github.com/tailgate-dev/tailgate/report"
 	"github.com/tailgate-dev/tailgate/scenario"
+	"github.com/tailgate-dev/tailgate/schedule"
 )
 
 // outputFlags are the flags every judging command shares: how to print the
@@ -136,7 +137,7 @@ func exitOf(err error) int {
 // the interval log. sched is the plan the run sends (a shard's in a
 // distributed run), whose planned counts the interval log keeps.
 // planStart is --start-at, which the log records; zero when not given.
-func (o *outputFlags) ticker(sc *scenario.Scenario, sched *scenario.Schedule, planStart time.Time, stderr io.Writer) (func(load.Tick), func() error, error) {
+func (o *outputFlags) ticker(sc *scenario.Scenario, sched *schedule.Schedule, planStart time.Time, stderr io.Writer) (func(load.Tick), func() error, error) {
 	var ticks []func(load.Tick)
 	closeLog := func() error { return nil }
 	if o.out != "" {

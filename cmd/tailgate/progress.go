@@ -14,6 +14,7 @@ import (
 	"github.com/tailgate-dev/tailgate/load"
 	"github.com/tailgate-dev/tailgate/report"
 	"github.com/tailgate-dev/tailgate/scenario"
+	"github.com/tailgate-dev/tailgate/schedule"
 )
 
 // plainEvery is how often progress prints a line where it cannot redraw one
@@ -23,15 +24,15 @@ const plainEvery = 5 * time.Second
 // newProgress returns what reports a run's progress on w (stderr, so stdout
 // stays the report): on a terminal, one status line redrawn in place every
 // tick and cleared at the end; elsewhere, a plain line every plainEvery.
-func newProgress(w io.Writer, sc *scenario.Scenario, sched *scenario.Schedule) func(load.Tick) {
+func newProgress(w io.Writer, sc *scenario.Scenario, sched *schedule.Schedule) func(load.Tick) {
 	return newProgressFor(w, sc, sched).tick
 }
 
 // newProgressFor reports the run of sched (a shard's plan in a distributed
 // run; nil means sc's own).
-func newProgressFor(w io.Writer, sc *scenario.Scenario, sched *scenario.Schedule) *progress {
+func newProgressFor(w io.Writer, sc *scenario.Scenario, sched *schedule.Schedule) *progress {
 	if sched == nil {
-		sched = sc.Schedule()
+		sched = schedule.Of(sc)
 	}
 	// Only a terminal (safety.go's test: a character device, not /dev/null)
 	// can redraw a line.
@@ -51,8 +52,8 @@ func newProgressFor(w io.Writer, sc *scenario.Scenario, sched *scenario.Schedule
 type progress struct {
 	w     io.Writer
 	live  bool
-	sched *scenario.Schedule
-	cur   *scenario.Cursor
+	sched *schedule.Schedule
+	cur   *schedule.Cursor
 	total time.Duration
 	every time.Duration
 

@@ -11,6 +11,7 @@ import (
 	"github.com/tailgate-dev/tailgate/embedded"
 	"github.com/tailgate-dev/tailgate/load"
 	"github.com/tailgate-dev/tailgate/scenario"
+	"github.com/tailgate-dev/tailgate/schedule"
 )
 
 // runCmd is `tailgate run SCENARIO.yaml`.
@@ -51,7 +52,8 @@ func (c *runCmd) Run(ctx context.Context, path string, stdout, stderr io.Writer)
 		return err
 	}
 	maskerOf(ctx).add(sc.Secrets)
-	if err := c.safety.check(ctx, sc, c.output.quiet, stderr); err != nil {
+	full := schedule.Of(sc)
+	if err := c.safety.check(ctx, sc, full.PeakRate(), c.output.quiet, stderr); err != nil {
 		return err
 	}
 	if c.engine != "" {
@@ -60,7 +62,7 @@ func (c *runCmd) Run(ctx context.Context, path string, stdout, stderr io.Writer)
 		}
 	}
 	var opt load.Options
-	if opt.Schedule, err = c.shard.schedule(sc, c.output.quiet, stderr); err != nil {
+	if opt.Schedule, err = c.shard.schedule(sc, full, c.output.quiet, stderr); err != nil {
 		return err
 	}
 	if sc.Target.Embedded() {

@@ -44,9 +44,10 @@ func (f *safetyFlags) register(cmd *cobra.Command) {
 }
 
 // check warns about what the scenario turns off and asks for confirmation
-// before a run that needs it. quiet silences the warning and the note, never
-// the question. A refusal is a usage error (exit 2): nothing was sent.
-func (f *safetyFlags) check(ctx context.Context, sc *scenario.Scenario, quiet bool, stderr io.Writer) error {
+// before a run that needs it: one whose plan peaks above --max-unconfirmed-rate
+// (peak, per second). quiet silences the warning and the note, never the
+// question. A refusal is a usage error (exit 2): nothing was sent.
+func (f *safetyFlags) check(ctx context.Context, sc *scenario.Scenario, peak float64, quiet bool, stderr io.Writer) error {
 	if sc.Target.Insecure && !quiet {
 		fmt.Fprintln(stderr, "tailgate: warning: target.insecure is true: TLS certificates are not verified (for self-signed test servers only)")
 	}
@@ -57,7 +58,6 @@ func (f *safetyFlags) check(ctx context.Context, sc *scenario.Scenario, quiet bo
 	if err != nil || isLoopback(u.Hostname()) {
 		return nil // validation has vetted the URL; loopback hurts no one else
 	}
-	peak := sc.Schedule().PeakRate()
 	if peak <= float64(f.maxRate) {
 		return nil
 	}

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/tailgate-dev/tailgate/scenario"
+	"github.com/tailgate-dev/tailgate/schedule"
 )
 
 // remote is a scenario against another host peaking at 200/s.
@@ -58,7 +60,7 @@ func TestConfirmation(t *testing.T) {
 				f.maxRate = tc.maxRate
 			}
 			var stderr bytes.Buffer
-			err := f.check(context.Background(), safetyScenario(t, tc.url, false), false, &stderr)
+			err := checkSafety(context.Background(), f, safetyScenario(t, tc.url, false), false, &stderr)
 			asked := strings.Contains(stderr.String(), "? [y/N]")
 			if asked != tc.wantAsk {
 				t.Errorf("asked %v, want %v; stderr %q", asked, tc.wantAsk, stderr.String())
@@ -91,7 +93,7 @@ func TestConfirmationInterrupted(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	f := safetyFlags{maxRate: DefaultMaxUnconfirmedRate, in: r, interactive: func() bool { return true }}
-	if err := f.check(ctx, safetyScenario(t, "https://api.example.com/", false), false, &bytes.Buffer{}); err == nil {
+	if err := checkSafety(ctx, f, safetyScenario(t, "https://api.example.com/", false), false, &bytes.Buffer{}); err == nil {
 		t.Fatal("an interrupted question counted as yes")
 	}
 }
@@ -100,7 +102,7 @@ func TestInsecureWarning(t *testing.T) {
 	for _, quiet := range []bool{false, true} {
 		var stderr bytes.Buffer
 		f := safetyFlags{yes: true}
-		if err := f.check(context.Background(), safetyScenario(t, "https://127.0.0.1:8443/", true), quiet, &stderr); err != nil {
+		if err := checkSafety(context.Background(), f, safetyScenario(t, "https://127.0.0.1:8443/", true), quiet, &stderr); err != nil {
 			t.Fatal(err)
 		}
 		warned := strings.Contains(stderr.String(), "warning: target.insecure is true: TLS certificates are not verified")
@@ -110,7 +112,7 @@ func TestInsecureWarning(t *testing.T) {
 	}
 	var stderr bytes.Buffer
 	f := safetyFlags{yes: true}
-	if err := f.check(context.Background(), safetyScenario(t, "https://127.0.0.1:8443/", false), false, &stderr); err != nil || stderr.Len() > 0 {
+	if err := checkSafety(context.Background(), f, safetyScenario(t, "https://127.0.0.1:8443/", false), false, &stderr); err != nil || stderr.Len() > 0 {
 		t.Errorf("verified TLS: err %v, stderr %q", err, stderr.String())
 	}
 }
@@ -120,7 +122,7 @@ func TestConfirmationMasksSecrets(t *testing.T) {
 	t.Setenv("TAILGATE_SAFETY_HOST", "secret-host.internal")
 	var stderr bytes.Buffer
 	f := safetyFlags{maxRate: DefaultMaxUnconfirmedRate, in: strings.NewReader("n\n"), interactive: func() bool { return true }}
-	err := f.check(context.Background(), safetyScenario(t, "https://${TAILGATE_SAFETY_HOST}/v1", false), false, &stderr)
+	err := checkSafety(context.Background(), f, safetyScenario(t, "https://${TAILGATE_SAFETY_HOST}/v1", false), false, &stderr)
 	if err == nil || strings.Contains(stderr.String()+err.Error(), "secret-host") {
 		t.Errorf("err %v, stderr %q: the host from the environment is shown", err, stderr.String())
 	}
@@ -192,4 +194,9 @@ func TestMaskSecrets(t *testing.T) {
 			t.Errorf("maskSecrets(%q, %q) = %q, want %q", tc.in, tc.secrets, got, tc.want)
 		}
 	}
+}
+
+// checkSafety checks sc with its plan's peak, as run does.
+func checkSafety(ctx context.Context, f safetyFlags, sc *scenario.Scenario, quiet bool, stderr io.Writer) error {
+	return f.check(ctx, sc, schedule.Of(sc).PeakRate(), quiet, stderr)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/tailgate-dev/tailgate/histogram"
 	"github.com/tailgate-dev/tailgate/scenario"
+	"github.com/tailgate-dev/tailgate/schedule"
 )
 
 // jobIndexEnv is where a Kubernetes Indexed Job gives each pod its index.
@@ -24,7 +25,7 @@ const maxStartLate = time.Minute
 
 // shardFlags split one run over several processes and start them together:
 // --shard i/N (or --shards N with i from $JOB_COMPLETION_INDEX) runs
-// requests i, i+N, i+2N, … of the plan (scenario.Schedule.Shard), and
+// requests i, i+N, i+2N, … of the plan (schedule.Schedule.Shard), and
 // --start-at holds every shard until the same moment.
 type shardFlags struct {
 	shard   string
@@ -107,8 +108,8 @@ func (f *shardFlags) planStart() time.Time {
 }
 
 // schedule checks the flags and returns the plan this process sends: its
-// shard of sc's schedule. It says which shard it is unless quiet.
-func (f *shardFlags) schedule(sc *scenario.Scenario, quiet bool, stderr io.Writer) (*scenario.Schedule, error) {
+// shard of full, sc's whole schedule. It says which shard it is unless quiet.
+func (f *shardFlags) schedule(sc *scenario.Scenario, full *schedule.Schedule, quiet bool, stderr io.Writer) (*schedule.Schedule, error) {
 	i, n, err := f.index()
 	if err != nil {
 		return nil, err
@@ -116,7 +117,6 @@ func (f *shardFlags) schedule(sc *scenario.Scenario, quiet bool, stderr io.Write
 	if _, err := f.start(); err != nil {
 		return nil, err
 	}
-	full := sc.Schedule()
 	sched := full.Shard(i, n)
 	if n > 1 && !quiet {
 		fmt.Fprintf(stderr, "tailgate: shard %d/%d: %d of the plan's %d requests\n", i, n, sched.Requests(), full.Requests())

@@ -22,6 +22,7 @@ import (
 	"github.com/tailgate-dev/tailgate/histogram"
 	"github.com/tailgate-dev/tailgate/load"
 	"github.com/tailgate-dev/tailgate/scenario"
+	"github.com/tailgate-dev/tailgate/schedule"
 )
 
 func TestParseShard(t *testing.T) {
@@ -296,7 +297,7 @@ func TestShardsAddUpToOneRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	full := sc.Schedule()
+	full := schedule.Of(sc)
 
 	twice(t, func() ([]string, string) {
 		const n = 3
@@ -461,7 +462,7 @@ func TestShardProcesses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	planned := sc.Schedule().Requests()
+	planned := schedule.Of(sc).Requests()
 
 	attempt := 0
 	twice(t, func() ([]string, string) {

@@ -14,6 +14,7 @@ import (
 	"github.com/tailgate-dev/tailgate/histogram"
 	"github.com/tailgate-dev/tailgate/report"
 	"github.com/tailgate-dev/tailgate/scenario"
+	"github.com/tailgate-dev/tailgate/schedule"
 )
 
 // validateCmd is `tailgate validate SCENARIO.yaml…`.
@@ -77,11 +78,11 @@ func (c *validateCmd) Run(ctx context.Context, paths []string, stdout, stderr io
 // describe prints the plan of a valid scenario, whole or not at all: it
 // simulates first, and returns the cause when ctx ends during it.
 func describe(ctx context.Context, w io.Writer, sc *scenario.Scenario) error {
-	rec, err := composed(ctx, sc)
+	s := schedule.Of(sc)
+	rec, err := composed(ctx, sc, s)
 	if err != nil {
 		return err
 	}
-	s := sc.Schedule()
 	fmt.Fprintf(w, "%s: ok\n", sc.File)
 	if sc.Description != "" {
 		fmt.Fprintf(w, "  %s\n", strings.TrimSpace(sc.Description))
@@ -127,11 +128,11 @@ const maxExplainRequests = 2_000_000
 
 // composed simulates the plan for the composed p99, unless the plan is too
 // large to simulate quickly (nil then).
-func composed(ctx context.Context, sc *scenario.Scenario) (*histogram.Recorder, error) {
-	if sc.Schedule().Requests() > maxExplainRequests {
+func composed(ctx context.Context, sc *scenario.Scenario, s *schedule.Schedule) (*histogram.Recorder, error) {
+	if s.Requests() > maxExplainRequests {
 		return nil, nil
 	}
-	out, err := sim.Run(ctx, sc)
+	out, err := sim.RunSchedule(ctx, sc, s)
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package scenario_test
+package schedule_test
 
 import (
 	"fmt"
@@ -8,24 +8,25 @@ import (
 	"time"
 
 	"github.com/tailgate-dev/tailgate/scenario"
+	"github.com/tailgate-dev/tailgate/schedule"
 )
 
 // shardPlans are plans to split: every shape of DESIGN.md, and random
 // segments of many blocks between deterministic ones.
-func shardPlans() map[string]*scenario.Schedule {
+func shardPlans() map[string]*schedule.Schedule {
 	traffic, _ := designTraffic()
-	return map[string]*scenario.Schedule{
-		"design":        scenario.NewSchedule(traffic, 7),
+	return map[string]*schedule.Schedule{
+		"design":        schedule.New(traffic, 7),
 		"random access": randomAccessPlan(),
-		"gamma only":    scenario.NewSchedule([]scenario.Segment{{Gamma: &scenario.Gamma{Rate: 3000, Burstiness: 0.3, Duration: secs(2)}}}, 11),
-		"empty":         scenario.NewSchedule(nil, 1),
+		"gamma only":    schedule.New([]scenario.Segment{{Gamma: &scenario.Gamma{Rate: 3000, Burstiness: 0.3, Duration: secs(2)}}}, 11),
+		"empty":         schedule.New(nil, 1),
 	}
 }
 
 // checkShards splits s into n and checks that the shards are the plan dealt
 // out: shard i's request k is the plan's request i + k·n at the same time,
 // the counts differ by at most one, and the union is the plan exactly.
-func checkShards(t *testing.T, s *scenario.Schedule, full []time.Duration, n int) {
+func checkShards(t *testing.T, s *schedule.Schedule, full []time.Duration, n int) {
 	t.Helper()
 	var union []time.Duration
 	var sum int64
@@ -98,7 +99,7 @@ func TestShardOfShard(t *testing.T) {
 // report's planned rate describe what this process sends.
 func TestShardRates(t *testing.T) {
 	traffic, _ := designTraffic()
-	s := scenario.NewSchedule(traffic, 7)
+	s := schedule.New(traffic, 7)
 	const n = 4
 	var mean float64
 	for i := range n {
@@ -131,14 +132,14 @@ func TestShardRates(t *testing.T) {
 // stops after its last, and allocates nothing.
 func TestShardPacer(t *testing.T) {
 	traffic, _ := designTraffic()
-	s := scenario.NewSchedule(traffic, 7)
+	s := schedule.New(traffic, 7)
 	for i := range 3 {
 		sh := s.Shard(i, 3)
 		simulatePacer(t, sh, func(uint64) time.Duration { return 0 })
 		simulatePacer(t, sh, func(h uint64) time.Duration { return time.Duration(h%7) * time.Millisecond })
 	}
 	for _, tc := range benchPlans(100) {
-		sh := scenario.NewSchedule([]scenario.Segment{tc.seg}, 1).Shard(1, 3)
+		sh := schedule.New([]scenario.Segment{tc.seg}, 1).Shard(1, 3)
 		if a := paceAllocs(sh); a != 0 {
 			t.Errorf("%s: a shard's Pace allocates %v times a call, want 0", tc.name, a)
 		}
@@ -173,7 +174,7 @@ func FuzzShard(f *testing.F) {
 			seg, _ := fuzzSegment(kind, r1, r2, k, d1, d2, d3)
 			traffic = append(traffic, seg)
 		}
-		s := scenario.NewSchedule(traffic, seed)
+		s := schedule.New(traffic, seed)
 		checkShards(t, s, allTimes(s), int(n%16)+1)
 	})
 }
@@ -181,7 +182,7 @@ func FuzzShard(f *testing.F) {
 func BenchmarkShardPace(b *testing.B) {
 	for _, tc := range benchPlans(1000) {
 		b.Run(tc.name, func(b *testing.B) {
-			s := scenario.NewSchedule([]scenario.Segment{tc.seg}, 1).Shard(1, 4)
+			s := schedule.New([]scenario.Segment{tc.seg}, 1).Shard(1, 4)
 			p := s.Pacer()
 			n := uint64(s.Requests())
 			var elapsed time.Duration
@@ -196,5 +197,18 @@ func BenchmarkShardPace(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// A shard of a schedule says which it is; the whole plan is 0 of 1.
+func TestShardOf(t *testing.T) {
+	full := shardPlans()["design"]
+	if i, n := full.ShardOf(); i != 0 || n != 1 {
+		t.Errorf("whole plan: %d/%d, want 0/1", i, n)
+	}
+	for _, tc := range [][2]int{{0, 1}, {0, 3}, {2, 3}, {6, 7}} {
+		if i, n := full.Shard(tc[0], tc[1]).ShardOf(); i != tc[0] || n != tc[1] {
+			t.Errorf("Shard(%d, %d).ShardOf() = %d, %d", tc[0], tc[1], i, n)
+		}
 	}
 }

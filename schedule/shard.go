@@ -1,4 +1,4 @@
-package scenario
+package schedule
 
 import (
 	"fmt"
@@ -28,7 +28,7 @@ import (
 // of range; Shard(0, 1) is the schedule itself.
 func (s *Schedule) Shard(i, n int) *Schedule {
 	if n < 1 || i < 0 || i >= n {
-		panic(fmt.Sprintf("scenario: Shard(%d, %d): want 0 ≤ i < n", i, n))
+		panic(fmt.Sprintf("schedule: Shard(%d, %d): want 0 ≤ i < n", i, n))
 	}
 	if n == 1 {
 		return s
@@ -47,6 +47,7 @@ func (s *Schedule) Shard(i, n int) *Schedule {
 			q.count = (end - lo + step - 1) / step
 		}
 		q.shape = every{inner: p.shape, from: lo - p.first, step: step}
+		q.peak = p.peak / float64(step)
 		out.segs = append(out.segs, q)
 		out.requests += q.count
 	}
@@ -61,10 +62,18 @@ type every struct {
 }
 
 func (e every) at(k int64, c *blockCache) time.Duration { return e.inner.at(e.from+k*e.step, c) }
+func (e every) rate(t time.Duration) float64            { return e.inner.rate(t) / float64(e.step) }
 
-func (e every) cumulative(t time.Duration) float64 {
-	return e.inner.cumulative(t) / float64(e.step)
+// ShardOf says which shard of its plan the schedule is (Schedule.Shard):
+// i of n, or 0 of 1 for a whole plan. A log records it, so that merging
+// knows which part of the plan each log holds.
+func (s *Schedule) ShardOf() (i, n int) {
+	if len(s.segs) > 0 {
+		// Shard deals every segment out alike; the first one's starts at
+		// request 0 of the plan, so its first request is the shard's index.
+		if e, ok := s.segs[0].shape.(every); ok && s.segs[0].first == 0 {
+			return int(e.from), int(e.step)
+		}
+	}
+	return 0, 1
 }
-
-func (e every) rate(t time.Duration) float64 { return e.inner.rate(t) / float64(e.step) }
-func (e every) peak() float64                { return e.inner.peak() / float64(e.step) }

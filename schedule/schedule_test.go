@@ -1,4 +1,4 @@
-package scenario_test
+package schedule_test
 
 import (
 	"math"
@@ -10,6 +10,7 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/tailgate-dev/tailgate/scenario"
+	"github.com/tailgate-dev/tailgate/schedule"
 )
 
 // designTraffic is the `traffic:` example of DESIGN.md, with the laws of its
@@ -47,7 +48,7 @@ func TestScheduleSegmentsPlayInOrder(t *testing.T) {
 	traffic = append(traffic, traffic[1], traffic[2])
 	laws = append(laws, laws[1], laws[2])
 
-	s := scenario.NewSchedule(traffic, 7)
+	s := schedule.New(traffic, 7)
 	segs := s.Segments()
 	if len(segs) != len(traffic) {
 		t.Fatalf("Segments() has %d entries, want %d", len(segs), len(traffic))
@@ -65,7 +66,7 @@ func TestScheduleSegmentsPlayInOrder(t *testing.T) {
 			checkPlacement(t, mine, start, seg.Duration(), *laws[i])
 			// A deterministic segment plays the same, shifted by its start,
 			// as it does alone.
-			alone := allTimes(scenario.NewSchedule([]scenario.Segment{seg}, 7))
+			alone := allTimes(schedule.New([]scenario.Segment{seg}, 7))
 			if len(alone) != len(mine) {
 				t.Errorf("segment %d: %d requests in the plan, %d alone", i, len(mine), len(alone))
 			} else {
@@ -119,7 +120,7 @@ func TestScheduleEmpty(t *testing.T) {
 		nil,
 		{{Pause: &scenario.Pause{Duration: secs(3)}}},
 	} {
-		s := scenario.NewSchedule(traffic, 1)
+		s := schedule.New(traffic, 1)
 		if s.Requests() != 0 {
 			t.Errorf("%d segments: Requests() = %d, want 0", len(traffic), s.Requests())
 		}
@@ -131,8 +132,8 @@ func TestScheduleEmpty(t *testing.T) {
 
 // randomAccessPlan has random segments of several blocks each, between
 // deterministic ones, so reads cross blocks and segments.
-func randomAccessPlan() *scenario.Schedule {
-	return scenario.NewSchedule([]scenario.Segment{
+func randomAccessPlan() *schedule.Schedule {
+	return schedule.New([]scenario.Segment{
 		{Poisson: &scenario.Poisson{Rate: 700, Duration: secs(3)}},
 		{Constant: &scenario.Constant{Rate: 300, Duration: secs(2)}},
 		{Gamma: &scenario.Gamma{Rate: 900, Burstiness: 0.3, Duration: secs(2.5)}},
@@ -147,7 +148,7 @@ func TestCursorRandomAccess(t *testing.T) {
 	s := randomAccessPlan()
 	ref := allTimes(s)
 	n := int64(len(ref))
-	check := func(c *scenario.Cursor, i int64, how string) {
+	check := func(c *schedule.Cursor, i int64, how string) {
 		t.Helper()
 		if got := c.At(i); got != ref[i] {
 			t.Fatalf("%s: At(%d) = %v, want %v from a sequential walk", how, i, got, ref[i])
@@ -221,7 +222,7 @@ func TestCursorRandomAccess(t *testing.T) {
 
 // simulatePacer runs vegeta's attack loop without sleeping: ask Pace for
 // hit `hits`, honour the wait (plus lateness from late), send, repeat.
-func simulatePacer(t *testing.T, s *scenario.Schedule, late func(hits uint64) time.Duration) {
+func simulatePacer(t *testing.T, s *schedule.Schedule, late func(hits uint64) time.Duration) {
 	t.Helper()
 	p := s.Pacer()
 	c := s.Cursor()
@@ -255,7 +256,7 @@ func simulatePacer(t *testing.T, s *scenario.Schedule, late func(hits uint64) ti
 
 func TestPacer(t *testing.T) {
 	traffic, _ := designTraffic()
-	s := scenario.NewSchedule(traffic, 7)
+	s := schedule.New(traffic, 7)
 	t.Run("on time", func(t *testing.T) {
 		simulatePacer(t, s, func(uint64) time.Duration { return 0 })
 	})
@@ -309,7 +310,7 @@ func TestPacer(t *testing.T) {
 // whether walking forwards or jumping to another block.
 func TestPacingAllocatesNothing(t *testing.T) {
 	for _, tc := range benchPlans(100) {
-		s := scenario.NewSchedule([]scenario.Segment{tc.seg}, 1)
+		s := schedule.New([]scenario.Segment{tc.seg}, 1)
 		n := uint64(s.Requests())
 		if a := paceAllocs(s); a != 0 {
 			t.Errorf("%s: Pace allocates %v times a call, want 0", tc.name, a)
@@ -324,7 +325,7 @@ func TestPacingAllocatesNothing(t *testing.T) {
 
 // paceAllocs is how many times a call of s's Pacer allocates, jumping
 // through the plan 37 requests at a time.
-func paceAllocs(s *scenario.Schedule) float64 {
+func paceAllocs(s *schedule.Schedule) float64 {
 	n := uint64(s.Requests())
 	var p vegeta.Pacer = s.Pacer()
 	hits := uint64(0)
@@ -353,7 +354,7 @@ func benchPlans(d float64) []benchPlan {
 func BenchmarkPace(b *testing.B) {
 	for _, tc := range benchPlans(1000) {
 		b.Run(tc.name, func(b *testing.B) {
-			s := scenario.NewSchedule([]scenario.Segment{tc.seg}, 1)
+			s := schedule.New([]scenario.Segment{tc.seg}, 1)
 			p := s.Pacer()
 			n := uint64(s.Requests())
 			var elapsed time.Duration
@@ -374,7 +375,7 @@ func BenchmarkPace(b *testing.B) {
 
 func BenchmarkCursorAt(b *testing.B) {
 	for _, tc := range benchPlans(1000) {
-		s := scenario.NewSchedule([]scenario.Segment{tc.seg}, 1)
+		s := schedule.New([]scenario.Segment{tc.seg}, 1)
 		n := s.Requests()
 		b.Run(tc.name+"/forwards", func(b *testing.B) {
 			c := s.Cursor()
@@ -421,7 +422,7 @@ func FuzzSchedule(f *testing.F) {
 			traffic = append(traffic, seg)
 			laws = append(laws, l)
 		}
-		s := scenario.NewSchedule(traffic, seed)
+		s := schedule.New(traffic, seed)
 		segs := s.Segments()
 		if len(segs) != len(traffic) {
 			t.Fatalf("Segments() has %d entries, want %d", len(segs), len(traffic))
@@ -558,5 +559,23 @@ func fuzzSegment(kind byte, r1, r2, k float64, d1, d2, d3 uint64) (scenario.Segm
 		return scenario.Segment{Gamma: &scenario.Gamma{Rate: scenario.Rate(r), Burstiness: burstiness, Duration: scenario.Duration(d)}}, nil
 	default:
 		return scenario.Segment{Pause: &scenario.Pause{Duration: scenario.Duration(d)}}, lw(pauseLaw())
+	}
+}
+
+// The example in the design plans 200 + 1000 + 1200 + 4×(4.5s×40 + 0.5s×300)
+// + 1000 + 4×200 = 5,520 deterministic requests, then Poisson and gamma about
+// 1,000 each, over 155s.
+func TestDesignScenarioPlan(t *testing.T) {
+	t.Setenv("API_TOKEN", "s3cret-token")
+	sc, err := scenario.Load("../scenario/testdata/design.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := schedule.Of(sc)
+	if plan.Duration() != 155*time.Second {
+		t.Errorf("plan lasts %v, want 155s", plan.Duration())
+	}
+	if r := plan.Requests(); r < 7000 || r > 8100 {
+		t.Errorf("plan sends %d requests, want about 7,500", r)
 	}
 }

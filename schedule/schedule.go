@@ -1,4 +1,6 @@
-package scenario
+// Package schedule turns a scenario's traffic segments into send times: the
+// plan, cursors that read it, a vegeta pacer and shards for --shard i/N.
+package schedule
 
 import (
 	"math"
@@ -6,6 +8,8 @@ import (
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/tailgate-dev/tailgate/scenario"
 )
 
 // Schedule is the whole traffic plan: when each request is meant to be
@@ -23,23 +27,28 @@ type planned struct {
 	d      time.Duration
 	first  int64 // index of the segment's first request in the run
 	count  int64
+	peak   float64 // per second
 	shape  shape
 }
 
-// NewSchedule plans traffic with seed for the random shapes. The segments
-// must have passed validation (Load does that).
-func NewSchedule(traffic []Segment, seed uint64) *Schedule {
+// Of plans the scenario's traffic with its seed. A command builds it once
+// and hands it on.
+func Of(sc *scenario.Scenario) *Schedule { return New(sc.Traffic, sc.SeedValue()) }
+
+// New plans traffic with seed for the random shapes. The segments must have
+// passed validation (scenario.Load does that).
+func New(traffic []scenario.Segment, seed uint64) *Schedule {
 	s := &Schedule{}
 	for i, seg := range traffic {
 		sh := newShape(seg)
-		p := planned{kind: seg.Kind(), offset: s.duration, d: seg.Duration(), first: s.requests, shape: sh}
+		p := planned{kind: seg.Kind(), offset: s.duration, d: seg.Duration(), first: s.requests, peak: seg.PeakRate(), shape: sh}
 		if r, ok := sh.(*renewal); ok {
 			r.plan(seed, uint64(i)<<40, p.d)
 			p.count = r.count
 		} else {
 			// Request i goes where Λ reaches i, so the segment sends every i < Λ(d).
 			// The epsilon keeps 200.0000000001 (float noise) from becoming 201.
-			p.count = int64(math.Ceil(sh.cumulative(p.d) - 1e-9))
+			p.count = int64(math.Ceil(seg.ExpectedRequests() - 1e-9))
 		}
 		s.segs = append(s.segs, p)
 		s.requests += p.count
@@ -47,9 +56,6 @@ func NewSchedule(traffic []Segment, seed uint64) *Schedule {
 	}
 	return s
 }
-
-// Schedule plans the scenario's traffic with its seed.
-func (s *Scenario) Schedule() *Schedule { return NewSchedule(s.Traffic, s.SeedValue()) }
 
 // Requests is the number of requests the plan sends.
 func (s *Schedule) Requests() int64 { return s.requests }
@@ -70,7 +76,7 @@ func (s *Schedule) MeanRate() float64 {
 func (s *Schedule) PeakRate() float64 {
 	m := 0.0
 	for _, p := range s.segs {
-		m = max(m, p.shape.peak())
+		m = max(m, p.peak)
 	}
 	return m
 }
@@ -98,7 +104,7 @@ type SegmentInfo struct {
 func (s *Schedule) Segments() []SegmentInfo {
 	out := make([]SegmentInfo, len(s.segs))
 	for i, p := range s.segs {
-		out[i] = SegmentInfo{Kind: p.kind, Start: p.offset, Duration: p.d, Requests: p.count, Peak: p.shape.peak()}
+		out[i] = SegmentInfo{Kind: p.kind, Start: p.offset, Duration: p.d, Requests: p.count, Peak: p.peak}
 	}
 	return out
 }

@@ -1,27 +1,27 @@
-package scenario
+package schedule
 
 import (
 	"math"
 	"math/rand/v2"
 	"sort"
 	"time"
+
+	"github.com/tailgate-dev/tailgate/scenario"
 )
 
 // shape is the arrival law of one segment, in the segment's own time (0 is
 // its start). Deterministic shapes place request i where the integral of the
 // rate reaches i, so a window of any length holds its integral ±1 request.
+// The integral over the whole segment and its peak rate are the segment's
+// own (scenario.Segment's ExpectedRequests and PeakRate).
 type shape interface {
-	// cumulative is Λ(t), the integral of the rate over [0, t).
-	cumulative(t time.Duration) float64
 	// at is the intended send time of the segment's request i (0-based).
 	at(i int64, c *blockCache) time.Duration
 	// rate is the instantaneous (or, for random shapes, mean) rate at t, per second.
 	rate(t time.Duration) float64
-	// peak is the highest rate the shape asks for, per second.
-	peak() float64
 }
 
-func newShape(s Segment) shape {
+func newShape(s scenario.Segment) shape {
 	switch {
 	case s.Constant != nil:
 		return newPeriodic(piece{s.Constant.Duration.D(), s.Constant.Rate.PerSecond()})
@@ -75,35 +75,12 @@ func newPeriodic(pieces ...piece) periodic {
 	return p
 }
 
-func newStep(s *Step) periodic {
-	n := s.Steps
-	stair := s.Duration.D() / time.Duration(n)
-	pieces := make([]piece, n)
-	from, to := s.From.PerSecond(), s.To.PerSecond()
-	for i := range n {
-		pieces[i] = piece{d: stair, rate: from + (to-from)*float64(i)/float64(n-1)}
+func newStep(s *scenario.Step) periodic {
+	pieces := make([]piece, s.Steps)
+	for i := range pieces {
+		pieces[i].d, pieces[i].rate = s.Stair(i)
 	}
-	// The last stair takes the rounding remainder so the stairs fill the duration.
-	pieces[n-1].d = s.Duration.D() - stair*time.Duration(n-1)
 	return newPeriodic(pieces...)
-}
-
-func (p periodic) cumulative(t time.Duration) float64 {
-	per, hits := p.per, p.hits
-	if per <= 0 || t <= 0 {
-		return 0
-	}
-	k := t / per
-	t -= k * per
-	sum := float64(k) * hits
-	for _, pc := range p.pieces {
-		if t <= pc.d {
-			return sum + pc.rate*t.Seconds()
-		}
-		sum += pc.rate * pc.d.Seconds()
-		t -= pc.d
-	}
-	return sum
 }
 
 func (p periodic) at(i int64, _ *blockCache) time.Duration {
@@ -141,14 +118,6 @@ func (p periodic) rate(t time.Duration) float64 {
 	return p.pieces[min(j, len(p.pieces)-1)].rate
 }
 
-func (p periodic) peak() float64 {
-	m := 0.0
-	for _, pc := range p.pieces {
-		m = max(m, pc.rate)
-	}
-	return m
-}
-
 // ramp changes the rate linearly from `from` to `to` over d.
 type ramp struct {
 	from, to float64
@@ -156,11 +125,6 @@ type ramp struct {
 }
 
 func (r ramp) slope() float64 { return (r.to - r.from) / r.d.Seconds() }
-
-func (r ramp) cumulative(t time.Duration) float64 {
-	s := t.Seconds()
-	return r.from*s + r.slope()*s*s/2
-}
 
 // at solves from·t + slope·t²/2 = i in the form that stays exact when slope
 // is tiny or from is zero.
@@ -175,7 +139,6 @@ func (r ramp) at(i int64, _ *blockCache) time.Duration {
 }
 
 func (r ramp) rate(t time.Duration) float64 { return r.from + r.slope()*t.Seconds() }
-func (r ramp) peak() float64                { return max(r.from, r.to) }
 
 // sine is rate(t) = mean + amp·sin(2πt/period).
 type sine struct {
@@ -186,8 +149,6 @@ func (s sine) cumulativeS(t float64) float64 {
 	w := 2 * math.Pi / s.period
 	return s.mean*t + s.amp/w*(1-math.Cos(w*t))
 }
-
-func (s sine) cumulative(t time.Duration) float64 { return s.cumulativeS(t.Seconds()) }
 
 // at inverts Λ by bracketed Newton: 0 ≤ Λ(t) − mean·t ≤ amp·period/π bounds
 // the answer to an interval, and Λ is monotone because amp ≤ mean.
@@ -225,7 +186,6 @@ func (s sine) at(i int64, _ *blockCache) time.Duration {
 func (s sine) rateS(t float64) float64 { return s.mean + s.amp*math.Sin(2*math.Pi*t/s.period) }
 
 func (s sine) rate(t time.Duration) float64 { return s.rateS(t.Seconds()) }
-func (s sine) peak() float64                { return s.mean + s.amp }
 
 // renewal is a random arrival process with i.i.d. gaps: exponential
 // (Poisson) when k is 0, Gamma(k, 1/(mean·k)) otherwise. Arrivals are made
@@ -280,8 +240,6 @@ func (r *renewal) plan(seed, stream uint64, d time.Duration) {
 	}
 }
 
-func (r *renewal) cumulative(t time.Duration) float64 { return r.mean * t.Seconds() }
-
 func (r *renewal) at(i int64, c *blockCache) time.Duration {
 	block := i / blockSize
 	if c == nil {
@@ -304,7 +262,6 @@ func (r *renewal) at(i int64, c *blockCache) time.Duration {
 }
 
 func (r *renewal) rate(time.Duration) float64 { return r.mean }
-func (r *renewal) peak() float64              { return r.mean }
 
 // blockCache holds the arrivals of one block of a random segment, so a reader
 // walking forward regenerates each block once.

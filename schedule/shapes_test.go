@@ -1,4 +1,4 @@
-package scenario_test
+package schedule_test
 
 import (
 	"fmt"
@@ -11,6 +11,7 @@ import (
 	"gonum.org/v1/gonum/stat/distuv"
 
 	"github.com/tailgate-dev/tailgate/scenario"
+	"github.com/tailgate-dev/tailgate/schedule"
 )
 
 // The tests here state each shape's rate as the documentation describes it
@@ -214,7 +215,7 @@ func TestShapeLawsIntegrateTheirRate(t *testing.T) {
 }
 
 // allTimes walks the schedule in order.
-func allTimes(s *scenario.Schedule) []time.Duration {
+func allTimes(s *schedule.Schedule) []time.Duration {
 	c := s.Cursor()
 	out := make([]time.Duration, s.Requests())
 	for n := range out {
@@ -285,7 +286,7 @@ func checkPlacement(t *testing.T, times []time.Duration, start, d time.Duration,
 func TestDeterministicShapePlacement(t *testing.T) {
 	for _, tc := range deterministicCases() {
 		t.Run(tc.name, func(t *testing.T) {
-			s := scenario.NewSchedule([]scenario.Segment{tc.seg}, 1)
+			s := schedule.New([]scenario.Segment{tc.seg}, 1)
 			d := tc.seg.Duration()
 			if s.Duration() != d {
 				t.Errorf("Duration() = %v, want %v", s.Duration(), d)
@@ -319,7 +320,7 @@ func firstAt(lw law) time.Duration {
 func TestShapeRateAndPeak(t *testing.T) {
 	for _, tc := range deterministicCases() {
 		t.Run(tc.name, func(t *testing.T) {
-			s := scenario.NewSchedule([]scenario.Segment{tc.seg}, 1)
+			s := schedule.New([]scenario.Segment{tc.seg}, 1)
 			if got := s.PeakRate(); math.Abs(got-tc.peak) > 1e-9*tc.peak {
 				t.Errorf("PeakRate() = %v, want %v", got, tc.peak)
 			}
@@ -379,7 +380,7 @@ func TestShapeRateAtBoundaries(t *testing.T) {
 		{sine, 7500 * ms, 20},
 		{sine, 12500 * ms, 80},
 	} {
-		s := scenario.NewSchedule([]scenario.Segment{tc.seg}, 1)
+		s := schedule.New([]scenario.Segment{tc.seg}, 1)
 		if got := s.Rate(tc.at); math.Abs(got-tc.want) > 1e-9*tc.want {
 			t.Errorf("%s: Rate(%v) = %v, want %v", tc.seg.Kind(), tc.at, got, tc.want)
 		}
@@ -392,7 +393,7 @@ func TestShapeRateAtBoundaries(t *testing.T) {
 		{Poisson: &scenario.Poisson{Rate: 50, Duration: secs(2)}},
 		{Gamma: &scenario.Gamma{Rate: 50, Burstiness: 0.3, Duration: secs(2)}},
 	} {
-		s := scenario.NewSchedule([]scenario.Segment{seg}, 1)
+		s := schedule.New([]scenario.Segment{seg}, 1)
 		if s.Rate(time.Second) != 50 || s.PeakRate() != 50 {
 			t.Errorf("%s: Rate = %v, PeakRate = %v, want 50 and 50", seg.Kind(), s.Rate(time.Second), s.PeakRate())
 		}
@@ -443,7 +444,7 @@ func renewalCases() []renewalCase {
 func TestRenewalStatistics(t *testing.T) {
 	for _, tc := range renewalCases() {
 		t.Run(tc.name, func(t *testing.T) {
-			s := scenario.NewSchedule([]scenario.Segment{tc.seg}, 7)
+			s := schedule.New([]scenario.Segment{tc.seg}, 7)
 			times := allTimes(s)
 			d := tc.seg.Duration()
 			checkSortedWithin(t, times, 0, d)
@@ -553,17 +554,17 @@ func TestRenewalRepeatable(t *testing.T) {
 				seg = scenario.Segment{Gamma: &scenario.Gamma{Rate: 1000, Burstiness: tc.k, Duration: secs(2)}}
 			}
 			plan := []scenario.Segment{seg}
-			a := allTimes(scenario.NewSchedule(plan, 42))
-			b := allTimes(scenario.NewSchedule(plan, 42))
+			a := allTimes(schedule.New(plan, 42))
+			b := allTimes(schedule.New(plan, 42))
 			if !slices.Equal(a, b) {
 				t.Errorf("two schedules with seed 42 differ")
 			}
-			c := allTimes(scenario.NewSchedule(plan, 43))
+			c := allTimes(schedule.New(plan, 43))
 			if same := sameTimes(a, c); same > len(a)/100 {
 				t.Errorf("seeds 42 and 43 share %d of %d times, want different arrivals", same, len(a))
 			}
 			// Two identical random segments in one plan draw different arrivals.
-			two := scenario.NewSchedule([]scenario.Segment{seg, seg}, 42)
+			two := schedule.New([]scenario.Segment{seg, seg}, 42)
 			all := allTimes(two)
 			first := two.Segments()[1].Requests
 			n0 := two.Segments()[0].Requests
@@ -597,9 +598,9 @@ func TestRenewalCountIsArrivalsBeforeEnd(t *testing.T) {
 			return scenario.Segment{Gamma: &scenario.Gamma{Rate: 300, Burstiness: 4, Duration: d}}
 		}},
 	} {
-		long := allTimes(scenario.NewSchedule([]scenario.Segment{tc.seg(secs(20))}, 3))
+		long := allTimes(schedule.New([]scenario.Segment{tc.seg(secs(20))}, 3))
 		for _, d := range []float64{0.001, 0.37, 0.853, 1, 2.5, 7.77, 19.99} {
-			short := allTimes(scenario.NewSchedule([]scenario.Segment{tc.seg(secs(d))}, 3))
+			short := allTimes(schedule.New([]scenario.Segment{tc.seg(secs(d))}, 3))
 			want := countBefore(long, secs(d).D())
 			if len(short) != want {
 				t.Errorf("%s over %vs: %d requests, but %d arrivals of the same process fall before %vs", tc.name, d, len(short), want, d)
@@ -624,7 +625,7 @@ func sameTimes(a, b []time.Duration) int {
 }
 
 func ExampleSchedule() {
-	s := scenario.NewSchedule([]scenario.Segment{
+	s := schedule.New([]scenario.Segment{
 		{Burst: &scenario.Burst{Rate: 0, Peak: 4, Every: secs(2), Lasting: secs(1), Duration: secs(4)}},
 	}, 1)
 	c := s.Cursor()
