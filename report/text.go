@@ -1,5 +1,6 @@
-// Package report renders one budget.Result as text, JSON, Markdown or JUnit:
-// pure functions of the result, so every view shows the same numbers.
+// Package report renders one budget.Result as text, JSON, Markdown, JUnit
+// or HTML — pure functions of the result, so every view shows the same
+// numbers — and masks the scenario's secrets in everything tailgate writes.
 package report
 
 import (

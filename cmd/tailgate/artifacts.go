@@ -71,13 +71,13 @@ func writeFile(dir, name string, render func(io.Writer) error) error {
 
 // writeMasked writes name in dir through render and mk, replacing any
 // earlier file. A failure names the file.
-func writeMasked(dir, name string, mk *masker, render func(io.Writer) error) error {
+func writeMasked(dir, name string, mk *report.Masker, render func(io.Writer) error) error {
 	path := filepath.Join(dir, name)
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	w := mk.writer(f)
+	w := mk.Writer(f)
 	err = render(w)
 	if err == nil {
 		err = w.Flush()

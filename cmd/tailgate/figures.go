@@ -15,6 +15,7 @@ import (
 	"github.com/tailgate-dev/tailgate/histogram"
 	"github.com/tailgate-dev/tailgate/histogram/plot"
 	"github.com/tailgate-dev/tailgate/load"
+	"github.com/tailgate-dev/tailgate/report"
 	"github.com/tailgate-dev/tailgate/scenario"
 )
 
@@ -37,7 +38,7 @@ const (
 // latency and request rate over time (from the interval log at hlogPath;
 // left out when there is none, or only one interval), and each line's
 // observed percentiles against its budget.
-func plotFigures(dir string, m measured, hlogPath string, mk *masker) ([]figure, error) {
+func plotFigures(dir string, m measured, hlogPath string, mk *report.Masker) ([]figure, error) {
 	var l *histogram.Log
 	var readErr error
 	if hlogPath != "" {
@@ -53,7 +54,7 @@ func plotFigures(dir string, m measured, hlogPath string, mk *masker) ([]figure,
 // figuresOf draws m's figures, and latency over time from l when given.
 // Without a scenario (tailgate plot with no --scenario), every measured
 // latency is drawn and there is no budget to hold it to.
-func figuresOf(dir string, m measured, l *histogram.Log, mk *masker) ([]figure, error) {
+func figuresOf(dir string, m measured, l *histogram.Log, mk *report.Masker) ([]figure, error) {
 	name := scenarioName(m, l)
 	var figs []*plot.Figure
 	var files []string

@@ -14,6 +14,7 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/tailgate-dev/tailgate/histogram"
 	"github.com/tailgate-dev/tailgate/load"
+	"github.com/tailgate-dev/tailgate/report"
 	"github.com/tailgate-dev/tailgate/scenario"
 	"github.com/tailgate-dev/tailgate/schedule"
 )
@@ -46,7 +47,7 @@ func openIntervalLogOf(dir string, sc *scenario.Scenario, sched *schedule.Schedu
 		header:    h,
 		planStart: planStart,
 		f:         f,
-		w:         maskerFor(sc).writer(f),
+		w:         maskerFor(sc).Writer(f),
 		pending:   make(chan logItem, 4),
 		written:   make(chan struct{}),
 	}
@@ -76,7 +77,7 @@ type intervalLog struct {
 	f *os.File
 	// w is f through the scenario's masker: a target can reflect a secret
 	// into what the log keeps (an error message, a Server-Timing name).
-	w       *maskWriter
+	w       *report.MaskWriter
 	lw      *histogram.LogWriter
 	err     error // the first write error; the log stops there
 	pending chan logItem
@@ -252,7 +253,7 @@ func finishIntervalLog(path string, m measured) error {
 			if err != nil {
 				return err
 			}
-			w := maskerFor(m.sc).writer(f)
+			w := maskerFor(m.sc).Writer(f)
 			err = histogram.AppendRun(w, run)
 			if err == nil {
 				err = w.Flush()

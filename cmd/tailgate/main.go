@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/tailgate-dev/tailgate/report"
 	"github.com/tailgate-dev/tailgate/scenario"
 )
 
@@ -51,8 +52,8 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	// Everything printed passes through one masking step: secrets from
 	// ${VAR} never show, whatever reflects them.
-	mk := &masker{}
-	out, errOut := mk.writer(stdout), mk.writer(stderr)
+	mk := &report.Masker{}
+	out, errOut := mk.Writer(stdout), mk.Writer(stderr)
 	defer errOut.Flush()
 	defer out.Flush()
 	ctx, stop := interruptContext(context.Background(), errOut)

@@ -66,7 +66,7 @@ func (c *plotCmd) Run(ctx context.Context, path string, stdout io.Writer) error 
 		if sc, err = scenario.Load(c.scenario); err != nil {
 			return err
 		}
-		maskerOf(ctx).add(sc.Secrets)
+		maskerOf(ctx).Add(sc.Secrets)
 	}
 	if ctx.Err() != nil {
 		return context.Cause(ctx)

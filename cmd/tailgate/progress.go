@@ -37,8 +37,8 @@ func newProgressFor(w io.Writer, sc *scenario.Scenario, sched *schedule.Schedule
 	// Only a terminal (safety.go's test: a character device, not /dev/null)
 	// can redraw a line.
 	live := false
-	if mw, ok := w.(*maskWriter); ok {
-		w := mw.w
+	if mw, ok := w.(*report.MaskWriter); ok {
+		w := mw.Underlying()
 		f, ok := w.(*os.File)
 		live = ok && isTerminal(f)
 	} else if f, ok := w.(*os.File); ok {

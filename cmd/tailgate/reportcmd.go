@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/tailgate-dev/tailgate/budget"
 	"github.com/tailgate-dev/tailgate/histogram"
+	"github.com/tailgate-dev/tailgate/report"
 	"github.com/tailgate-dev/tailgate/scenario"
 )
 
@@ -65,7 +66,7 @@ func (c *reportCmd) Run(ctx context.Context, path string, stdout, stderr io.Writ
 	}
 	// A run's log keeps what the target sent back (first error messages),
 	// which may reflect a secret.
-	maskerOf(ctx).add(sc.Secrets)
+	maskerOf(ctx).Add(sc.Secrets)
 	l, err := readLog(path, nil)
 	if err != nil {
 		return err
@@ -143,7 +144,7 @@ func judgeLog(sc *scenario.Scenario, l *histogram.Log) *budget.Result {
 
 // copyLog copies the log at from to to through mk, unless they are one
 // file.
-func copyLog(from, to string, mk *masker) error {
+func copyLog(from, to string, mk *report.Masker) error {
 	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
 		return err
 	}

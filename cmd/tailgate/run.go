@@ -51,7 +51,7 @@ func (c *runCmd) Run(ctx context.Context, path string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	maskerOf(ctx).add(sc.Secrets)
+	maskerOf(ctx).Add(sc.Secrets)
 	full := schedule.Of(sc)
 	if err := c.safety.check(ctx, sc, full.PeakRate(), c.output.quiet, stderr); err != nil {
 		return err

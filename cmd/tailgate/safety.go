@@ -137,8 +137,8 @@ func isLoopback(host string) bool {
 // encoding, replaced by ***: the masker's step, for a string shown before
 // it reaches a writer.
 func maskSecrets(s string, secrets []string) string {
-	mk := &masker{}
-	mk.add(secrets)
+	mk := &report.Masker{}
+	mk.Add(secrets)
 	return mk.String(s)
 }
 

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/tailgate-dev/tailgate/report"
 )
 
 // secret is the value of TAILGATE_SECRET in these tests: unlike anything
@@ -86,7 +88,7 @@ func TestSecretsAreNeverShown(t *testing.T) {
 	}
 	summary := filepath.Join(dir, "step-summary.md")
 	env := append(os.Environ(), "TAILGATE_SECRET="+secret, "TAILGATE_SECRET2="+secret2, "GITHUB_STEP_SUMMARY="+summary)
-	forms := append(encodings(secret), encodings(secret2)...)
+	forms := append(report.Encodings(secret), report.Encodings(secret2)...)
 	leaks := func(b []byte) string {
 		for _, f := range forms {
 			if bytes.Contains(b, []byte(f)) {

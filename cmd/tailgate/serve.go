@@ -37,7 +37,7 @@ func (c *serveCmd) Run(ctx context.Context, path string, stdout, _ io.Writer) er
 	if err != nil {
 		return err
 	}
-	maskerOf(ctx).add(sc.Secrets)
+	maskerOf(ctx).Add(sc.Secrets)
 	srv, err := embedded.Start(ctx, sc, c.addr)
 	if err != nil {
 		return usagef("cannot serve on %s: %v", c.addr, err)

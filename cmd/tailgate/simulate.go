@@ -58,7 +58,7 @@ func (c *simulateCmd) Run(ctx context.Context, path string, stdout, stderr io.Wr
 	if err != nil {
 		return err
 	}
-	maskerOf(ctx).add(sc.Secrets)
+	maskerOf(ctx).Add(sc.Secrets)
 	// Text goes around the table; other formats keep stdout to the result.
 	// --quiet silences progress and notes on stderr only.
 	text := c.output.format == "text"

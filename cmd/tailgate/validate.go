@@ -52,7 +52,7 @@ func (c *validateCmd) Run(ctx context.Context, paths []string, stdout, stderr io
 			bad = append(bad, err)
 			continue
 		}
-		maskerOf(ctx).add(sc.Secrets)
+		maskerOf(ctx).Add(sc.Secrets)
 		if err := describe(ctx, stdout, sc); err != nil {
 			break
 		}

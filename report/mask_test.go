@@ -1,4 +1,4 @@
-package main
+package report
 
 import (
 	"bytes"
@@ -10,9 +10,9 @@ import (
 // escaped by whatever carried it; each form is hidden.
 func TestMaskerHidesEveryEncoding(t *testing.T) {
 	const s = `k3y/with spaces+&<"quotes">#é`
-	mk := &masker{}
-	mk.add([]string{s, ""})
-	for _, form := range encodings(s) {
+	mk := &Masker{}
+	mk.Add([]string{s, ""})
+	for _, form := range Encodings(s) {
 		in := "before " + form + " after"
 		if got := mk.String(in); got != "before *** after" {
 			t.Errorf("%q → %q", in, got)
@@ -33,7 +33,7 @@ func TestMaskerHidesEveryEncoding(t *testing.T) {
 			t.Errorf("%q → %q", in, got)
 		}
 	}
-	if got := (*masker)(nil).String(s); got != s {
+	if got := (*Masker)(nil).String(s); got != s {
 		t.Errorf("a nil masker changed %q to %q", s, got)
 	}
 }
@@ -42,12 +42,12 @@ func TestMaskerHidesEveryEncoding(t *testing.T) {
 // hidden, and text that cannot begin a secret is not held back.
 func TestMaskWriterAcrossWrites(t *testing.T) {
 	const s = "tg-s3cret-Qx7vZ2pL9w"
-	mk := &masker{}
-	mk.add([]string{s})
+	mk := &Masker{}
+	mk.Add([]string{s})
 	text := "token " + s + " and " + s + "\nend tg-s3"
 	for split := 1; split < len(text); split++ {
 		var out bytes.Buffer
-		w := mk.writer(&out)
+		w := mk.Writer(&out)
 		for _, part := range []string{text[:split], text[split:]} {
 			if n, err := w.Write([]byte(part)); n != len(part) || err != nil {
 				t.Fatalf("Write = %d, %v", n, err)
@@ -61,7 +61,7 @@ func TestMaskWriterAcrossWrites(t *testing.T) {
 		}
 	}
 	var out bytes.Buffer
-	w := mk.writer(&out)
+	w := mk.Writer(&out)
 	w.Write([]byte("progress 12/60s\r"))
 	if out.String() != "progress 12/60s\r" {
 		t.Errorf("held back %q", strings.TrimPrefix("progress 12/60s\r", out.String()))
