@@ -174,11 +174,22 @@ func judgeLine(l scenario.Line, rec *histogram.Recorder, confidence float64) Lin
 // worse is the line verdict of two: no data, then over, then
 // inconclusive, then ok.
 func worse(a, b LineVerdict) LineVerdict {
-	rank := map[LineVerdict]int{OK: 0, Inconclusive: 1, Over: 2, NoData: 3}
-	if rank[b] > rank[a] {
+	if severity(b) > severity(a) {
 		return b
 	}
 	return a
+}
+
+func severity(v LineVerdict) int {
+	switch v {
+	case Inconclusive:
+		return 1
+	case Over:
+		return 2
+	case NoData:
+		return 3
+	}
+	return 0
 }
 
 // inconclusive says, for each inconclusive percentile, what the sample

@@ -48,23 +48,13 @@ func ParseServerTiming(dst []Metric, values []string, keep []string) []Metric {
 			var metric string
 			metric, v = cutUnquoted(v, ',')
 			m, ok := parseMetric(metric)
-			if !ok || full && (!slices.Contains(keep, m.Name) || hasMetric(dst[n:], m.Name)) {
+			if !ok || full && (!slices.Contains(keep, m.Name) || slices.ContainsFunc(dst[n:], func(k Metric) bool { return k.Name == m.Name })) {
 				continue
 			}
 			dst = append(dst, m)
 		}
 	}
 	return dst
-}
-
-// hasMetric says whether ms holds a metric named name.
-func hasMetric(ms []Metric, name string) bool {
-	for _, m := range ms {
-		if m.Name == name {
-			return true
-		}
-	}
-	return false
 }
 
 // parseMetric reads `name;param=value;…`; the first dur wins, as the spec says.

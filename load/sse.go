@@ -35,9 +35,8 @@ func (e errMalformed) Unwrap() error { return e.err }
 // data carry no token: a server that opens with `event: ping` must not pass
 // for one that answered at once. (go-sse's Read skips comments and retry:
 // fields itself, and yields event:- and id:-only events with empty Data.)
-// The worker reads
-// the body only to discard it, so the whole stream is consumed on its first
-// Read.
+// The worker reads the body only to discard it, so the whole stream is
+// consumed on its first Read.
 type sseBody struct {
 	*body
 	drained bool

@@ -184,9 +184,9 @@ func samplesNeeded(w io.Writer, sc *scenario.Scenario, planned int64) {
 	slices.Sort(ps)
 	parts := make([]string, len(ps))
 	for i, p := range ps {
-		parts[i] = fmt.Sprintf("%s ≥ %s", report.Label(p), thousandsOf(histogram.MinSamples(p, conf)))
+		parts[i] = fmt.Sprintf("%s ≥ %s", report.Label(p), budget.Thousands(histogram.MinSamples(p, conf)))
 	}
-	fmt.Fprintf(w, "  samples for a %s interval: %s; the plan has %s requests\n", percentOf(conf), strings.Join(parts, ", "), thousandsOf(planned))
+	fmt.Fprintf(w, "  samples for a %s interval: %s; the plan has %s requests\n", scenario.Ratio(conf), strings.Join(parts, ", "), budget.Thousands(planned))
 	for _, l := range sc.Budget.Lines {
 		for _, p := range l.Percentiles {
 			need := histogram.MinSamples(p.P, conf)
@@ -194,19 +194,15 @@ func samplesNeeded(w io.Writer, sc *scenario.Scenario, planned int64) {
 			case scenario.SourceConnect, scenario.SourceTLS, scenario.SourceDNS:
 				if need > planned {
 					fmt.Fprintf(w, "  warning: %s %s needs ≥ %s samples for a %s interval; the plan has %s requests, and %s counts new connections only\n",
-						l.Name, report.Label(p.P), thousandsOf(need), percentOf(conf), thousandsOf(planned), l.Source)
+						l.Name, report.Label(p.P), budget.Thousands(need), scenario.Ratio(conf), budget.Thousands(planned), l.Source)
 				}
 			case scenario.SourceITL:
 			default:
 				if need > planned {
 					fmt.Fprintf(w, "  warning: %s %s needs ≥ %s requests for a %s interval; the plan has %s\n",
-						l.Name, report.Label(p.P), thousandsOf(need), percentOf(conf), thousandsOf(planned))
+						l.Name, report.Label(p.P), budget.Thousands(need), scenario.Ratio(conf), budget.Thousands(planned))
 				}
 			}
 		}
 	}
 }
-
-func percentOf(r float64) string { return scenario.Ratio(r).String() }
-
-func thousandsOf(n int64) string { return budget.Thousands(n) }
